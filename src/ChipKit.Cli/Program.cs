@@ -1,0 +1,3 @@
+using ChipKit.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

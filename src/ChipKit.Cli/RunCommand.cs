@@ -1,0 +1,158 @@
+using System.CommandLine;
+using System.Globalization;
+using ChipKit.Core;
+using ChipKit.Core.Devices;
+using ChipKit.Core.Workloads;
+using ChipKit.Harness.Devices;
+using ChipKit.Harness.Reports;
+using ChipKit.Harness.Results;
+using ChipKit.Harness.Runner;
+using ChipKit.Harness.Suites;
+
+namespace ChipKit.Cli;
+
+/// <summary>
+/// `chipkit run`: runs a suite and/or inline workloads on devices, verifies every output, prints a table as results
+/// arrive and saves the results file after every result (atomically), so an interrupted run keeps what it measured.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var suite = new Option<string?>("--suite", "-s")
+        {
+            Description = "A built-in suite (quick, resnet50, resnet50-int8, deepbench, deepbench-gemm, deepbench-conv, deepbench-int8) or a suite file (CSV or JSON). Default: quick, unless --workload is given.",
+            HelpName = "NAME|FILE",
+        };
+        var workload = new Option<string[]>("--workload", "-w")
+        {
+            Description = "An inline workload, repeatable: gemm:m=1000,n=1000,k=1000[,ta=1][,tb=1][,alpha=A][,beta=B] | conv:n=1,c=64,h=56,w=56,k=64,r=3,s=3,stride=1,pad=1[,groups=G][,dilation=D][,layout=nhwc][,bias=1] | qgemm:... / qconv:... (same keys plus dtype=u8|s8, wtype=u8|s8, out=q|i32, perchannel=1).",
+            HelpName = "SPEC",
+        };
+        var device = new Option<string?>("--device", "-d") { Description = "Comma-separated device ids (see `chipkit devices`), or all. Default: every available device.", HelpName = "ID,..." };
+        var threads = new Option<int>("--threads", "-t") { Description = "Threads for the CPU device (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var minTime = new Option<string>("--min-time") { Description = "Measure each workload at least this long: 0.5s, 500ms, 2 (seconds).", DefaultValueFactory = _ => "0.5s", HelpName = "TIME" };
+        var minSamples = new Option<int>("--min-samples") { Description = "Take at least this many timing samples.", DefaultValueFactory = _ => 5 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the generated operands.", DefaultValueFactory = _ => 42 };
+        var output = new Option<string?>("--out", "-o") { Description = "Results file to write. Default: results/chipkit-YYYYMMDD-HHMMSS.json.", HelpName = "FILE" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Do not print progress lines on stderr." };
+
+        var cmd = new Command("run", "Run workloads on devices, verify every output against the oracle, and time them.")
+        {
+            suite, workload, device, threads, minTime, minSamples, seed, output, quiet,
+        };
+        cmd.SetAction(pr => CliApp.Guard(stderr, () =>
+        {
+            int t = pr.GetValue(threads);
+            if (t < 0)
+            {
+                throw new ChipKitInputException($"--threads must be >= 0, got {t}");
+            }
+
+            int samples = pr.GetValue(minSamples);
+            if (samples < 1)
+            {
+                throw new ChipKitInputException($"--min-samples must be >= 1, got {samples}");
+            }
+
+            var options = new RunOptions { MinTimeSeconds = ParseTime(pr.GetValue(minTime)!), MinSamples = samples, Seed = pr.GetValue(seed) };
+
+            // Everything the user typed is checked before anything runs.
+            string[] specs = pr.GetValue(workload) ?? [];
+            string? suiteName = pr.GetValue(suite);
+            var workloads = new List<Workload>();
+            if (suiteName is not null || specs.Length == 0)
+            {
+                workloads.AddRange(SuiteLoader.Load(suiteName ?? "quick").Workloads);
+            }
+
+            workloads.AddRange(specs.Select(WorkloadSpec.Parse));
+            IReadOnlyList<IDevice> devices = DeviceRegistry.Default.Open(pr.GetValue(device), new DeviceOptions(t));
+            string outPath = pr.GetValue(output) ?? Path.Combine("results", $"chipkit-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
+
+            try
+            {
+                return Execute(workloads, devices, options, outPath, suiteName ?? (specs.Length == 0 ? "quick" : null), t, pr.GetValue(quiet), stdout, stderr);
+            }
+            finally
+            {
+                foreach (IDevice d in devices)
+                {
+                    d.Dispose();
+                }
+            }
+        }));
+        return cmd;
+    }
+
+    private static int Execute(List<Workload> workloads, IReadOnlyList<IDevice> devices, RunOptions options, string outPath, string? suiteName, int threads, bool quiet, TextWriter stdout, TextWriter stderr)
+    {
+        var doc = new ResultsDocument
+        {
+            Created = DateTimeOffset.UtcNow,
+            Chipkit = MachineProbe.Tool(),
+            Machine = MachineProbe.Machine(),
+            Run = new RunRecord
+            {
+                Suite = suiteName,
+                MinTimeSeconds = options.MinTimeSeconds,
+                MinSamples = options.MinSamples,
+                Seed = options.Seed,
+                Threads = threads == 0 ? Environment.ProcessorCount : threads,
+                Args = [.. Environment.GetCommandLineArgs().Skip(1)],
+            },
+            Devices = devices.Select(d => new DeviceRecord
+            {
+                Id = d.Info.Id, Backend = d.Info.Backend, Name = d.Info.Name, Available = d.Info.Available, Reason = d.Info.Reason,
+                Properties = d.Info.Properties.ToDictionary(p => p.Key, p => p.Value),
+            }).ToList(),
+        };
+        ResultsFile.WriteAtomic(outPath, doc);
+
+        int[] widths = ResultTable.LiveWidths(Math.Min(workloads.Max(w => w.Spec.Length), 72));
+        stdout.WriteLine(ResultTable.FormatRow(ResultTable.Columns, widths));
+        stdout.WriteLine(ResultTable.FormatRow(widths.Select(w => new string('-', w)).ToArray(), widths));
+
+        var runner = new BenchmarkRunner(options);
+        if (!quiet)
+        {
+            runner.Progress += p => stderr.WriteLine($"[{p.Index}/{p.Total}] {p.Workload} on {p.Device} ...");
+        }
+
+        runner.ResultReady += r =>
+        {
+            doc.Results.Add(r);
+            ResultsFile.WriteAtomic(outPath, doc);
+            stdout.WriteLine(ResultTable.FormatRow(ResultTable.Cells(r), widths));
+        };
+        runner.Run(workloads, devices);
+
+        stdout.WriteLine();
+        stdout.WriteLine(ResultTable.Summary(doc.Results));
+        stdout.WriteLine($"results: {outPath}");
+        return doc.Results.Any(r => r.Status == "failed") ? CliApp.ExitFailed : CliApp.ExitOk;
+    }
+
+    /// <summary>Parses "0.5s", "500ms", "2" (seconds).</summary>
+    public static double ParseTime(string text)
+    {
+        string s = text.Trim().ToLowerInvariant();
+        double mult = 1;
+        if (s.EndsWith("ms", StringComparison.Ordinal))
+        {
+            mult = 1e-3;
+            s = s[..^2];
+        }
+        else if (s.EndsWith('s'))
+        {
+            s = s[..^1];
+        }
+
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0)
+        {
+            throw new ChipKitInputException($"--min-time '{text}': expected a non-negative duration such as 0.5s, 500ms or 2");
+        }
+
+        return v * mult;
+    }
+}

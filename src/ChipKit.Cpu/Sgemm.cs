@@ -1,0 +1,441 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ChipKit.Cpu;
+
+/// <summary>A strided fp32 matrix view: element (r, c) is Data[Offset + r*RowStride + c*ColStride].</summary>
+internal readonly record struct MatF32(float[] Data, long Offset, long RowStride, long ColStride)
+{
+    public float this[long r, long c] => Data[Offset + (r * RowStride) + (c * ColStride)];
+}
+
+/// <summary>Cache blocking of a BLIS-style GEMM (loop sizes in elements).</summary>
+internal readonly record struct GemmBlocking(int MR, int NR, int KC, int MC, int NC)
+{
+    /// <summary>
+    /// Derives KC/MC/NC from the host's cache sizes (BLIS's analytical model, simplified):
+    /// a KC x NR micro-panel of B fills about half of L1 (the rest streams A slivers and C),
+    /// an MC x KC block of A fills about half of L2, a KC x NC panel of B about half of L3.
+    /// </summary>
+    public static GemmBlocking Derive(int mr, int nr, int elementBytes, int kAlign, long l1, long l2, long l3)
+    {
+        int kc = (int)Math.Clamp(l1 / 2 / ((long)nr * elementBytes), 64, 1024);
+        kc -= kc % kAlign;
+        int mc = (int)Math.Clamp(l2 / 2 / ((long)kc * elementBytes), mr, 4096);
+        mc -= mc % mr;
+        int nc = (int)Math.Clamp(l3 / 2 / ((long)kc * elementBytes), nr, 8192);
+        nc -= nc % nr;
+        return new GemmBlocking(mr, nr, kc, mc, nc);
+    }
+}
+
+/// <summary>One fp32 GEMM call: Y[M,N] = alpha * A[M,K] * B[K,N] (+ Y when Accumulate), Y row stride Ldy.</summary>
+internal struct SgemmCall
+{
+    public int M, N, K;
+    public float Alpha;
+    public bool Accumulate;
+
+    /// <summary>A as a strided view, used when <see cref="PackedA"/> is null.</summary>
+    public MatF32 A;
+
+    /// <summary>A pre-packed by <see cref="ISgemm.PackA"/> (all of A, [ceil(M/MR)][K][MR]); null to pack per call.</summary>
+    public float[]? PackedA;
+
+    public MatF32 B;
+
+    /// <summary>B pre-packed by <see cref="ISgemm.PackB"/> (all of B, [ceil(N/NR)][K][NR]); null to pack per call.</summary>
+    public float[]? PackedB;
+
+    public float[] Y;
+    public long YOffset;
+    public long Ldy;
+}
+
+/// <summary>Per-thread pack buffers of one GEMM shape, allocated before Run so Run does not allocate.</summary>
+internal sealed class SgemmScratch
+{
+    public SgemmScratch(GemmBlocking b, int threads)
+    {
+        A = new float[threads][];
+        B = new float[threads][];
+        Tile = new float[threads][];
+        for (int t = 0; t < threads; t++)
+        {
+            A[t] = new float[(long)b.MC * b.KC];
+            B[t] = new float[(long)b.NC * b.KC];
+            Tile[t] = new float[b.MR * b.NR];
+        }
+    }
+
+    public float[][] A { get; }
+    public float[][] B { get; }
+    public float[][] Tile { get; }
+    public int Threads => A.Length;
+}
+
+/// <summary>Width-independent face of <see cref="SgemmEngine{TL, TV}"/>, chosen once at Prepare.</summary>
+internal interface ISgemm
+{
+    GemmBlocking Blocking { get; }
+
+    SimdWidth Width { get; }
+
+    /// <summary>Packs all of A ([M,K]) into MR-row slivers: [ceil(M/MR)][K][MR], zero-padded.</summary>
+    float[] PackA(MatF32 a, int m, int k);
+
+    /// <summary>Packs all of B ([K,N]) into NR-column slivers: [ceil(N/NR)][K][NR], zero-padded.</summary>
+    float[] PackB(MatF32 b, int k, int n);
+
+    void Run(in SgemmCall call, SgemmScratch scratch, int threads);
+}
+
+internal static class Sgemm
+{
+    /// <summary>Register tile rows. 6 x (2 vectors) = 12 accumulators + 2 B vectors + 1 broadcast = 15 registers,
+    /// which fits the 16 ymm registers of AVX2 and leaves room in AVX-512's 32 zmm (BLIS's haswell/zen shape).</summary>
+    public const int MR = 6;
+
+    public static ISgemm Create(SimdWidth w) => w switch
+    {
+        SimdWidth.V512 => new SgemmEngine<F32x16, Vector512<float>>(w),
+        SimdWidth.V256 => new SgemmEngine<F32x8, Vector256<float>>(w),
+        SimdWidth.V128 => new SgemmEngine<F32x4, Vector128<float>>(w),
+        _ => new SgemmEngine<F32x1, float>(w),
+    };
+
+    /// <summary>
+    /// Splits the M x N output into <paramref name="parts"/> rectangles along M (in MR units) or N (in NR units),
+    /// so each thread owns whole register tiles and no two threads write the same output.
+    /// </summary>
+    public static (int Parts, bool SplitN) Plan(int m, int n, int mr, int nr, int threads, bool preferN)
+    {
+        int mTiles = (m + mr - 1) / mr, nTiles = (n + nr - 1) / nr;
+        if (threads <= 1)
+        {
+            return (1, false);
+        }
+
+        if (preferN && nTiles >= threads)
+        {
+            return (threads, true);
+        }
+
+        if (mTiles >= threads)
+        {
+            return (threads, false);
+        }
+
+        return nTiles >= mTiles ? (Math.Min(threads, nTiles), true) : (Math.Min(threads, mTiles), false);
+    }
+
+    /// <summary>Range [start, end) of part <paramref name="t"/> of <paramref name="tiles"/> tiles of <paramref name="size"/>, clipped to <paramref name="total"/>.</summary>
+    public static (int Start, int End) Range(int t, int parts, int total, int size)
+    {
+        int tiles = (total + size - 1) / size;
+        int lo = (int)((long)tiles * t / parts), hi = (int)((long)tiles * (t + 1) / parts);
+        return (Math.Min(lo * size, total), Math.Min(hi * size, total));
+    }
+}
+
+/// <summary>BLIS-style fp32 GEMM for one vector width.</summary>
+internal sealed class SgemmEngine<TL, TV> : ISgemm
+    where TL : struct, IF32Lanes<TV>
+    where TV : struct
+{
+    private const int MR = Sgemm.MR;
+
+    public SgemmEngine(SimdWidth width)
+    {
+        Width = width;
+        Blocking = GemmBlocking.Derive(MR, NR, sizeof(float), 1, CpuInfo.L1d, CpuInfo.L2, CpuInfo.L3);
+    }
+
+    /// <summary>Register tile columns: two vectors.</summary>
+    public static int NR => 2 * TL.Count;
+
+    public GemmBlocking Blocking { get; }
+
+    public SimdWidth Width { get; }
+
+    public float[] PackA(MatF32 a, int m, int k)
+    {
+        var dst = new float[(long)((m + MR - 1) / MR) * MR * k];
+        PackABlock(a, 0, m, 0, k, dst);
+        return dst;
+    }
+
+    public float[] PackB(MatF32 b, int k, int n)
+    {
+        var dst = new float[(long)((n + NR - 1) / NR) * NR * k];
+        PackBBlock(b, 0, k, 0, n, dst);
+        return dst;
+    }
+
+    /// <summary>Packs rows [i0, i0+mc) x cols [p0, p0+kc) of A as [ceil(mc/MR)][kc][MR], rows past mc zero.</summary>
+    internal static void PackABlock(MatF32 a, int i0, int mc, int p0, int kc, float[] dst)
+    {
+        float[] src = a.Data;
+        long d = 0;
+        for (int s = 0; s < mc; s += MR)
+        {
+            int rows = Math.Min(MR, mc - s);
+            long rowBase = a.Offset + ((long)(i0 + s) * a.RowStride) + ((long)p0 * a.ColStride);
+            if (rows == MR && a.ColStride == 1)
+            {
+                // Row-major A: read six rows in step; each output group of MR is one k.
+                for (int r = 0; r < MR; r++)
+                {
+                    long sr = rowBase + (r * a.RowStride);
+                    for (int p = 0; p < kc; p++)
+                    {
+                        dst[d + ((long)p * MR) + r] = src[sr + p];
+                    }
+                }
+            }
+            else if (rows == MR && a.RowStride == 1)
+            {
+                // Transposed A: the MR values of one k are contiguous.
+                for (int p = 0; p < kc; p++)
+                {
+                    src.AsSpan((int)(rowBase + (p * a.ColStride)), MR).CopyTo(dst.AsSpan((int)(d + ((long)p * MR)), MR));
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    for (int r = 0; r < MR; r++)
+                    {
+                        dst[d + ((long)p * MR) + r] = r < rows ? src[rowBase + (r * a.RowStride) + (p * a.ColStride)] : 0f;
+                    }
+                }
+            }
+
+            d += (long)kc * MR;
+        }
+    }
+
+    /// <summary>Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B as [ceil(nc/NR)][kc][NR], columns past nc zero.</summary>
+    internal static void PackBBlock(MatF32 b, int p0, int kc, int j0, int nc, float[] dst)
+    {
+        int nr = NR;
+        float[] src = b.Data;
+        long d = 0;
+        for (int s = 0; s < nc; s += nr)
+        {
+            int cols = Math.Min(nr, nc - s);
+            long colBase = b.Offset + ((long)p0 * b.RowStride) + ((long)(j0 + s) * b.ColStride);
+            if (b.ColStride == 1)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    Span<float> o = dst.AsSpan((int)(d + ((long)p * nr)), nr);
+                    src.AsSpan((int)(colBase + (p * b.RowStride)), cols).CopyTo(o);
+                    o[cols..].Clear();
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    long o = d + ((long)p * nr);
+                    long sp = colBase + (p * b.RowStride);
+                    for (int j = 0; j < nr; j++)
+                    {
+                        dst[o + j] = j < cols ? src[sp + (j * b.ColStride)] : 0f;
+                    }
+                }
+            }
+
+            d += (long)kc * nr;
+        }
+    }
+
+    public void Run(in SgemmCall call, SgemmScratch scratch, int threads)
+    {
+        (int parts, bool splitN) = Sgemm.Plan(call.M, call.N, MR, NR, Math.Min(threads, scratch.Threads), call.PackedB is null);
+        if (parts == 1)
+        {
+            Block(call, scratch, 0, 0, call.M, 0, call.N);
+            return;
+        }
+
+        SgemmCall c = call;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        {
+            if (splitN)
+            {
+                (int n0, int n1) = Sgemm.Range(t, parts, c.N, NR);
+                Block(c, scratch, t, 0, c.M, n0, n1);
+            }
+            else
+            {
+                (int m0, int m1) = Sgemm.Range(t, parts, c.M, MR);
+                Block(c, scratch, t, m0, m1, 0, c.N);
+            }
+        });
+    }
+
+    /// <summary>The five BLIS loops around the micro-kernel for output rows [m0,m1) x cols [n0,n1) (m0 % MR == 0, n0 % NR == 0).</summary>
+    private void Block(in SgemmCall c, SgemmScratch scratch, int t, int m0, int m1, int n0, int n1)
+    {
+        if (m0 >= m1 || n0 >= n1)
+        {
+            return;
+        }
+
+        GemmBlocking bl = Blocking;
+        int nr = NR, K = c.K;
+        float[] aBuf = scratch.A[t], bBuf = scratch.B[t], tile = scratch.Tile[t];
+        for (int jc = n0; jc < n1; jc += bl.NC)
+        {
+            int nc = Math.Min(bl.NC, n1 - jc);
+            for (int pc = 0; pc < K; pc += bl.KC)
+            {
+                int kc = Math.Min(bl.KC, K - pc);
+                float[] bSrc;
+                long bBase, bStride;
+                if (c.PackedB is not null)
+                {
+                    bSrc = c.PackedB;
+                    bBase = ((long)(jc / nr) * K * nr) + ((long)pc * nr);
+                    bStride = (long)K * nr;
+                }
+                else
+                {
+                    PackBBlock(c.B, pc, kc, jc, nc, bBuf);
+                    bSrc = bBuf;
+                    bBase = 0;
+                    bStride = (long)kc * nr;
+                }
+
+                bool accumulate = c.Accumulate || pc > 0;
+                for (int ic = m0; ic < m1; ic += bl.MC)
+                {
+                    int mc = Math.Min(bl.MC, m1 - ic);
+                    float[] aSrc;
+                    long aBase, aStride;
+                    if (c.PackedA is not null)
+                    {
+                        aSrc = c.PackedA;
+                        aBase = ((long)(ic / MR) * K * MR) + ((long)pc * MR);
+                        aStride = (long)K * MR;
+                    }
+                    else
+                    {
+                        PackABlock(c.A, ic, mc, pc, kc, aBuf);
+                        aSrc = aBuf;
+                        aBase = 0;
+                        aStride = (long)kc * MR;
+                    }
+
+                    ref float a0 = ref MemoryMarshal.GetArrayDataReference(aSrc);
+                    ref float b0 = ref MemoryMarshal.GetArrayDataReference(bSrc);
+                    ref float y0 = ref MemoryMarshal.GetArrayDataReference(c.Y);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int ncols = Math.Min(nr, nc - jr);
+                        ref float bs = ref Unsafe.Add(ref b0, (nint)(bBase + ((long)(jr / nr) * bStride)));
+                        for (int ir = 0; ir < mc; ir += MR)
+                        {
+                            int nrows = Math.Min(MR, mc - ir);
+                            ref float aS = ref Unsafe.Add(ref a0, (nint)(aBase + ((long)(ir / MR) * aStride)));
+                            long yo = c.YOffset + ((long)(ic + ir) * c.Ldy) + jc + jr;
+                            if (nrows == MR && ncols == nr)
+                            {
+                                MicroKernel(kc, ref aS, ref bs, ref Unsafe.Add(ref y0, (nint)yo), (nint)c.Ldy, c.Alpha, accumulate);
+                            }
+                            else
+                            {
+                                // Edge tile: compute the full register tile into scratch, then merge the valid part.
+                                ref float tl = ref MemoryMarshal.GetArrayDataReference(tile);
+                                MicroKernel(kc, ref aS, ref bs, ref tl, nr, 1f, false);
+                                for (int i = 0; i < nrows; i++)
+                                {
+                                    ref float yr = ref Unsafe.Add(ref y0, (nint)(yo + (i * c.Ldy)));
+                                    for (int j = 0; j < ncols; j++)
+                                    {
+                                        float v = Unsafe.Add(ref tl, (i * nr) + j);
+                                        Unsafe.Add(ref yr, j) = accumulate ? MathF.FusedMultiplyAdd(c.Alpha, v, Unsafe.Add(ref yr, j)) : c.Alpha * v;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// BLIS micro-kernel contract: computes one MR x NR register tile C := alpha * A_s * B_s (+ C when
+    /// <paramref name="accumulate"/>), where
+    /// <list type="bullet">
+    /// <item>A_s is a packed MR-row sliver: <paramref name="kc"/> groups of MR floats, group p holding A[0..MR, p];</item>
+    /// <item>B_s is a packed NR-column sliver: kc groups of NR floats, group p holding B[p, 0..NR];</item>
+    /// <item>C is MR rows of NR floats at row stride <paramref name="ldc"/>; all MR x NR entries are written;</item>
+    /// <item>slivers are zero-padded at the matrix edges, so the kernel never branches on sizes.</item>
+    /// </list>
+    /// NR = 2 vectors of TL. The MR x 2 accumulators are plain locals so the JIT enregisters them for the whole k loop
+    /// (no spill as long as MR*2 + 3 vector registers exist); each k step loads two B vectors and broadcasts each of
+    /// the MR A values, which the JIT folds into a broadcast-from-memory operand.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MicroKernel(int kc, ref float a, ref float b, ref float c, nint ldc, float alpha, bool accumulate)
+    {
+        int w = TL.Count;
+        TV c00 = TL.Zero, c01 = TL.Zero, c10 = TL.Zero, c11 = TL.Zero, c20 = TL.Zero, c21 = TL.Zero;
+        TV c30 = TL.Zero, c31 = TL.Zero, c40 = TL.Zero, c41 = TL.Zero, c50 = TL.Zero, c51 = TL.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            TV b0 = TL.Load(ref b);
+            TV b1 = TL.Load(ref Unsafe.Add(ref b, w));
+            TV av = TL.Broadcast(a);
+            c00 = TL.Fma(av, b0, c00);
+            c01 = TL.Fma(av, b1, c01);
+            av = TL.Broadcast(Unsafe.Add(ref a, 1));
+            c10 = TL.Fma(av, b0, c10);
+            c11 = TL.Fma(av, b1, c11);
+            av = TL.Broadcast(Unsafe.Add(ref a, 2));
+            c20 = TL.Fma(av, b0, c20);
+            c21 = TL.Fma(av, b1, c21);
+            av = TL.Broadcast(Unsafe.Add(ref a, 3));
+            c30 = TL.Fma(av, b0, c30);
+            c31 = TL.Fma(av, b1, c31);
+            av = TL.Broadcast(Unsafe.Add(ref a, 4));
+            c40 = TL.Fma(av, b0, c40);
+            c41 = TL.Fma(av, b1, c41);
+            av = TL.Broadcast(Unsafe.Add(ref a, 5));
+            c50 = TL.Fma(av, b0, c50);
+            c51 = TL.Fma(av, b1, c51);
+            a = ref Unsafe.Add(ref a, MR);
+            b = ref Unsafe.Add(ref b, 2 * w);
+        }
+
+        TV al = TL.Broadcast(alpha);
+        StoreRow(ref c, w, c00, c01, al, accumulate);
+        StoreRow(ref Unsafe.Add(ref c, ldc), w, c10, c11, al, accumulate);
+        StoreRow(ref Unsafe.Add(ref c, 2 * ldc), w, c20, c21, al, accumulate);
+        StoreRow(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, al, accumulate);
+        StoreRow(ref Unsafe.Add(ref c, 4 * ldc), w, c40, c41, al, accumulate);
+        StoreRow(ref Unsafe.Add(ref c, 5 * ldc), w, c50, c51, al, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(ref float c, int w, TV v0, TV v1, TV alpha, bool accumulate)
+    {
+        ref float c1 = ref Unsafe.Add(ref c, w);
+        if (accumulate)
+        {
+            TL.Store(ref c, TL.Fma(alpha, v0, TL.Load(ref c)));
+            TL.Store(ref c1, TL.Fma(alpha, v1, TL.Load(ref c1)));
+        }
+        else
+        {
+            TL.Store(ref c, TL.Fma(alpha, v0, TL.Zero));
+            TL.Store(ref c1, TL.Fma(alpha, v1, TL.Zero));
+        }
+    }
+}

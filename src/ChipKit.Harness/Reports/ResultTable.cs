@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text;
+using ChipKit.Harness.Results;
+
+namespace ChipKit.Harness.Reports;
+
+/// <summary>Output formats of `chipkit report` and of the live table of `chipkit run`.</summary>
+public enum ReportFormat
+{
+    Table,
+    Md,
+    Csv,
+}
+
+/// <summary>Renders results as an aligned text table, a Markdown table or CSV. Every number says where it came from.</summary>
+public static class ResultTable
+{
+    public static readonly string[] Columns = ["workload", "device", "kernel", "status", "median_ms", "gops", "cv_%", "max_err/bound", "time_src", "energy"];
+
+    /// <summary>The cells of one result, in <see cref="Columns"/> order.</summary>
+    public static string[] Cells(ResultRecord r)
+    {
+        string err = r.Error is null ? "-"
+            : r.Error.Bound == 0 ? (r.Error.Mismatches == 0 ? "exact" : $"{r.Error.Mismatches} differ")
+            : $"{r.Error.MaxRel:0.0e+0}/{r.Error.Bound:0.0e+0}";
+        string energy = r.Energy.Joules is double j ? $"{j:G4} J ({r.Energy.Source})" : r.Energy.Source;
+        return
+        [
+            r.Workload,
+            r.Device,
+            r.Kernel ?? "-",
+            r.Status,
+            r.Seconds is null ? "-" : (r.Seconds.Median * 1e3).ToString(r.Seconds.Median < 1e-3 ? "0.0000" : "0.000", CultureInfo.InvariantCulture),
+            r.Gops is double g ? g.ToString(g < 10 ? "0.000" : "0.0", CultureInfo.InvariantCulture) : "-",
+            r.Seconds is null ? "-" : (r.Seconds.Cv * 100).ToString("0.0", CultureInfo.InvariantCulture),
+            err,
+            r.TimeSource,
+            energy,
+        ];
+    }
+
+    /// <summary>Column widths for a fixed workload column width, for printing rows as they arrive.</summary>
+    public static int[] LiveWidths(int workloadWidth) => [Math.Max(workloadWidth, 8), 6, 30, 7, 10, 8, 6, 15, 8, 6];
+
+    public static string FormatRow(string[] cells, int[] widths)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < cells.Length; i++)
+        {
+            bool numeric = i is 4 or 5 or 6;
+            sb.Append(numeric ? cells[i].PadLeft(widths[i]) : cells[i].PadRight(widths[i]));
+            if (i < cells.Length - 1)
+            {
+                sb.Append("  ");
+            }
+        }
+
+        return sb.ToString().TrimEnd();
+    }
+
+    public static string Render(IReadOnlyList<ResultRecord> results, ReportFormat format)
+    {
+        List<string[]> rows = results.Select(Cells).ToList();
+        var sb = new StringBuilder();
+        switch (format)
+        {
+            case ReportFormat.Csv:
+                sb.AppendLine(string.Join(',', Columns));
+                foreach (string[] row in rows)
+                {
+                    sb.AppendLine(string.Join(',', row.Select(Csv)));
+                }
+
+                break;
+            case ReportFormat.Md:
+                sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
+                sb.AppendLine("|" + string.Concat(Columns.Select((c, i) => i is 4 or 5 or 6 ? "---:|" : "---|")));
+                foreach (string[] row in rows)
+                {
+                    sb.AppendLine("| " + string.Join(" | ", row.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
+                }
+
+                break;
+            default:
+                int[] widths = Columns.Select((c, i) => Math.Max(c.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+                sb.AppendLine(FormatRow(Columns, widths));
+                sb.AppendLine(FormatRow(widths.Select(w => new string('-', w)).ToArray(), widths));
+                foreach (string[] row in rows)
+                {
+                    sb.AppendLine(FormatRow(row, widths));
+                }
+
+                break;
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>"N ok, N failed, N skipped" and the failures' messages.</summary>
+    public static string Summary(IReadOnlyList<ResultRecord> results)
+    {
+        int ok = results.Count(r => r.Status == "ok"), failed = results.Count(r => r.Status == "failed"), skipped = results.Count(r => r.Status == "skipped");
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{ok} ok, {failed} failed, {skipped} skipped");
+        foreach (ResultRecord r in results.Where(r => r.Status != "ok"))
+        {
+            sb.AppendLine();
+            sb.Append(CultureInfo.InvariantCulture, $"  {r.Status}: {r.Workload} on {r.Device}: {r.Message}");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Csv(string cell) => cell.Contains(',', StringComparison.Ordinal) || cell.Contains('"', StringComparison.Ordinal)
+        ? "\"" + cell.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+        : cell;
+}

@@ -1,0 +1,124 @@
+using System.Text.Json.Serialization;
+
+namespace ChipKit.Harness.Results;
+
+// The results file, schema "chipkit.results/1". Property names are written in snake_case.
+// Later versions add fields; they never rename or remove these.
+
+/// <summary>One run: where it ran, on which devices, and every result.</summary>
+public sealed class ResultsDocument
+{
+    public const string SchemaId = "chipkit.results/1";
+
+    public string Schema { get; set; } = SchemaId;
+    public DateTimeOffset Created { get; set; }
+    public ToolRecord Chipkit { get; set; } = new();
+    public MachineRecord Machine { get; set; } = new();
+    public RunRecord Run { get; set; } = new();
+    public List<DeviceRecord> Devices { get; set; } = [];
+    public List<ResultRecord> Results { get; set; } = [];
+}
+
+public sealed class ToolRecord
+{
+    public string Version { get; set; } = "";
+    public string? Commit { get; set; }
+}
+
+public sealed class MachineRecord
+{
+    public string Cpu { get; set; } = "";
+    public int Cores { get; set; }
+    public List<CacheRecord> Caches { get; set; } = [];
+    public long MemoryBytes { get; set; }
+    public string Os { get; set; } = "";
+    public string Arch { get; set; } = "";
+    public string Runtime { get; set; } = "";
+    public string Hostname { get; set; } = "";
+}
+
+public sealed class CacheRecord
+{
+    public int Level { get; set; }
+    public string Type { get; set; } = "";
+    public long SizeBytes { get; set; }
+}
+
+/// <summary>The settings the run used.</summary>
+public sealed class RunRecord
+{
+    public string? Suite { get; set; }
+    public double MinTimeSeconds { get; set; }
+    public int MinSamples { get; set; }
+    public int Seed { get; set; }
+    public int Threads { get; set; }
+    public List<string> Args { get; set; } = [];
+}
+
+public sealed class DeviceRecord
+{
+    public string Id { get; set; } = "";
+    public string Backend { get; set; } = "";
+    public string Name { get; set; } = "";
+    public bool Available { get; set; }
+    public string? Reason { get; set; }
+    public Dictionary<string, string> Properties { get; set; } = [];
+}
+
+/// <summary>One workload on one device.</summary>
+public sealed class ResultRecord
+{
+    public string Workload { get; set; } = "";
+    public string Op { get; set; } = "";
+    public Dictionary<string, string> Params { get; set; } = [];
+    public string Device { get; set; } = "";
+    public string? Kernel { get; set; }
+
+    /// <summary>ok (verified and timed), failed (wrong answer or error), skipped (the device does not support it).</summary>
+    public string Status { get; set; } = "";
+    public string? Message { get; set; }
+    public bool Verified { get; set; }
+    public ErrorRecord? Error { get; set; }
+    public double Ops { get; set; }
+    public SecondsRecord? Seconds { get; set; }
+    public string TimeSource { get; set; } = "wall";
+
+    /// <summary>Giga-operations per second from the median time; null unless the result is ok.</summary>
+    public double? Gops { get; set; }
+    public EnergyRecord Energy { get; set; } = new();
+}
+
+/// <summary>Largest deviation from the oracle. Floats: max_rel is normwise (|y-ref| / sum|a*b|); integers: bound 0 (bit-exact).</summary>
+public sealed class ErrorRecord
+{
+    public double MaxAbs { get; set; }
+    public double MaxRel { get; set; }
+    public double Bound { get; set; }
+    public long Mismatches { get; set; }
+}
+
+/// <summary>Seconds per run: every sample, and statistics over them.</summary>
+public sealed class SecondsRecord
+{
+    public List<double> Samples { get; set; } = [];
+    public double Median { get; set; }
+    public double Min { get; set; }
+    public double Max { get; set; }
+
+    /// <summary>Coefficient of variation (standard deviation / mean) of the samples.</summary>
+    public double Cv { get; set; }
+
+    /// <summary>Runs averaged into each sample (short kernels are repeated so one sample lasts long enough to time).</summary>
+    public int RunsPerSample { get; set; } = 1;
+}
+
+/// <summary>Energy over the measurement, with its source; joules and watts are null when no source exists.</summary>
+public sealed class EnergyRecord
+{
+    public double? Joules { get; set; }
+    public double? Watts { get; set; }
+    public string Source { get; set; } = "none";
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Note { get; set; }
+}

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using ChipKit.Core.Devices;
+using ChipKit.Core.Workloads;
+using ChipKit.Harness.Results;
+
+namespace ChipKit.Harness.Runner;
+
+/// <summary>
+/// Runs every workload on every device: prepare once, run once and verify against the oracle, then time
+/// repeated runs until the minimum time and sample count are reached, then verify the output of a final run again.
+/// A wrong answer is a failed result and is never timed. An exception is that result's failure; the run goes on.
+/// </summary>
+public sealed class BenchmarkRunner(RunOptions options)
+{
+    public RunOptions Options { get; } = options;
+
+    /// <summary>Raised before each workload x device step.</summary>
+    public event Action<RunProgress>? Progress;
+
+    /// <summary>Raised as each result completes (the CLI prints it and saves the file).</summary>
+    public event Action<ResultRecord>? ResultReady;
+
+    public List<ResultRecord> Run(IReadOnlyList<Workload> workloads, IReadOnlyList<IDevice> devices)
+    {
+        var results = new List<ResultRecord>();
+        int total = workloads.Count * devices.Count, index = 0;
+        foreach (Workload w in workloads)
+        {
+            OpData data = w.CreateData(Options.Seed);
+            Expected? expected = null;
+            string? referenceError = null;
+            foreach (IDevice device in devices)
+            {
+                index++;
+                Progress?.Invoke(new RunProgress(index, total, w.Spec, device.Info.Id, "running"));
+                if (expected is null && referenceError is null)
+                {
+                    try
+                    {
+                        expected = w.ComputeReference(data);
+                    }
+                    catch (Exception e)
+                    {
+                        referenceError = $"the oracle failed: {e.GetType().Name}: {e.Message}";
+                    }
+                }
+
+                ResultRecord r = referenceError is not null
+                    ? NewRecord(w, device, "failed", referenceError)
+                    : RunOne(w, device, data, expected!);
+                results.Add(r);
+                ResultReady?.Invoke(r);
+            }
+        }
+
+        return results;
+    }
+
+    private static ResultRecord NewRecord(Workload w, IDevice device, string status, string? message) => new()
+    {
+        Workload = w.Spec,
+        Op = w.Op,
+        Params = w.Params.ToDictionary(p => p.Key, p => p.Value),
+        Device = device.Info.Id,
+        Status = status,
+        Message = message,
+        Ops = w.Ops,
+        TimeSource = device.TimeSource switch
+        {
+            TimeSource.DeviceEvents => "device-events",
+            TimeSource.Modeled => "modeled",
+            _ => "wall",
+        },
+        Energy = new EnergyRecord { Source = "none", Note = "no energy meter was used" },
+    };
+
+    /// <summary>Measures one workload on one device.</summary>
+    public ResultRecord RunOne(Workload w, IDevice device, OpData data, Expected expected)
+    {
+        if (!device.Info.Available)
+        {
+            return NewRecord(w, device, "skipped", $"device unavailable: {device.Info.Reason}");
+        }
+
+        IKernel? kernel;
+        try
+        {
+            kernel = device.CreateKernel(w);
+        }
+        catch (Exception e)
+        {
+            return NewRecord(w, device, "failed", $"creating a kernel failed: {e.GetType().Name}: {e.Message}");
+        }
+
+        if (kernel is null)
+        {
+            return NewRecord(w, device, "skipped", $"{device.Info.Id} has no kernel for {w.Op}");
+        }
+
+        ResultRecord r = NewRecord(w, device, "failed", null);
+        r.Kernel = kernel.Name;
+        string phase = "prepare";
+        try
+        {
+            using (kernel)
+            {
+                w.PoisonOutput(data);
+                kernel.Prepare(data);
+                phase = "first run";
+                kernel.Run();
+                phase = "verification";
+                VerifyOutcome first = w.Verify(data, expected);
+                r.Error = ToError(first);
+                if (!first.Passed)
+                {
+                    r.Message = $"wrong answer: {first.Message}";
+                    return r;
+                }
+
+                phase = "timing";
+                var sw = Stopwatch.StartNew();
+                kernel.Run();
+                double once = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
+                int runsPerSample = (int)Math.Clamp(Math.Ceiling(Options.MinSampleSeconds / once), 1, 1_000_000);
+                var samples = new List<double>();
+                double measured = 0;
+                while ((measured < Options.MinTimeSeconds || samples.Count < Options.MinSamples) && samples.Count < Options.MaxSamples)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < runsPerSample; i++)
+                    {
+                        kernel.Run();
+                    }
+
+                    double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                    measured += s;
+                    samples.Add(s / runsPerSample);
+                }
+
+                // The timed runs must still compute the right answer: poison, run once more, verify.
+                phase = "final verification";
+                w.PoisonOutput(data);
+                kernel.Run();
+                VerifyOutcome last = w.Verify(data, expected);
+                r.Error = ToError(last.MaxRel >= first.MaxRel ? last : first);
+                if (!last.Passed)
+                {
+                    r.Message = $"wrong answer after the timed runs: {last.Message}";
+                    return r;
+                }
+
+                double median = SampleStats.Median(samples);
+                r.Seconds = new SecondsRecord
+                {
+                    Samples = samples,
+                    Median = median,
+                    Min = samples.Min(),
+                    Max = samples.Max(),
+                    Cv = SampleStats.Cv(samples),
+                    RunsPerSample = runsPerSample,
+                };
+                r.Gops = w.Ops / median / 1e9;
+                r.Verified = true;
+                r.Status = "ok";
+                return r;
+            }
+        }
+        catch (Exception e)
+        {
+            r.Status = "failed";
+            r.Verified = false;
+            r.Message = $"{phase} threw {e.GetType().Name}: {e.Message}";
+            return r;
+        }
+    }
+
+    private static ErrorRecord ToError(VerifyOutcome v) => new()
+    {
+        MaxAbs = double.IsFinite(v.MaxAbs) ? v.MaxAbs : double.MaxValue,
+        MaxRel = double.IsFinite(v.MaxRel) ? v.MaxRel : double.MaxValue,
+        Bound = v.Bound,
+        Mismatches = v.Mismatches,
+    };
+}

@@ -1,0 +1,20 @@
+namespace ChipKit.Harness.Runner;
+
+/// <summary>How long and how often each workload is measured.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Keep sampling until at least this much time was measured (default 0.5 s) ...</summary>
+    public double MinTimeSeconds { get; init; } = 0.5;
+
+    /// <summary>... and at least this many samples were taken (default 5).</summary>
+    public int MinSamples { get; init; } = 5;
+
+    /// <summary>Never take more than this many samples.</summary>
+    public int MaxSamples { get; init; } = 10_000;
+
+    /// <summary>Short kernels are repeated inside one sample until it lasts at least this long.</summary>
+    public double MinSampleSeconds { get; init; } = 0.001;
+
+    /// <summary>Seed of the generated operands.</summary>
+    public int Seed { get; init; } = 42;
+}
