@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using ChipKit.Core.Descriptors;
 using ChipKit.Core.Workloads;
 
@@ -48,6 +48,7 @@ internal sealed class ConvIm2colKernel : CpuKernel
     private readonly Conv2dDesc _d;
     private readonly bool _hasBias;
     private readonly SimdWidth _width;
+    private readonly BlockSizes? _blocking;
     private readonly int _threads;
     private readonly bool _pointwise;
     private readonly Action<int> _im2colRow;
@@ -57,16 +58,20 @@ internal sealed class ConvIm2colKernel : CpuKernel
     private float[] _col = [];
     private ConvData? _data;
     private int _n, _g;
+    private readonly int _p, _q;
 
-    public ConvIm2colKernel(Conv2dDesc d, bool hasBias, SimdWidth width, int threads)
+    public ConvIm2colKernel(Conv2dDesc d, bool hasBias, SimdWidth width, int threads, BlockSizes? blocking = null)
         : base($"cpu.conv.f32.im2col.{CpuInfo.Suffix(width)}")
     {
+        _blocking = blocking;
         _d = d;
         _hasBias = hasBias;
         _width = width;
         _threads = Math.Max(1, threads);
         _pointwise = ConvGeometry.IsPointwise(d);
         _im2colRow = d.Layout == TensorLayout.Nchw ? Im2colNchwRow : Im2colNhwcRow;
+        _p = d.P;
+        _q = d.Q;
     }
 
     public override void Prepare(OpData data)
@@ -74,7 +79,7 @@ internal sealed class ConvIm2colKernel : CpuKernel
         ConvData cd = Bind<ConvData>(data);
         _data = cd;
         Conv2dDesc d = _d;
-        _engine = Sgemm.Create(_width);
+        _engine = Sgemm.Create(_width, _blocking);
         int crs = d.Cg * d.R * d.S;
         _packedW = new float[d.Groups][];
         for (int g = 0; g < d.Groups; g++)
@@ -177,18 +182,20 @@ internal sealed class ConvIm2colKernel : CpuKernel
     }
 
     /// <summary>NCHW im2col row kk = (c*R + r)*S + s: the input tap of every output pixel, 0 in padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Im2colNchwRow(int kk)
     {
         Conv2dDesc d = _d;
         int s = kk % d.S, r = (kk / d.S) % d.R, c = kk / (d.S * d.R);
         float[] x = _data!.X;
         long plane = (((long)_n * d.C) + (_g * d.Cg) + c) * d.H * d.W;
-        Span<float> row = _col.AsSpan((int)((long)kk * d.P * d.Q), d.P * d.Q);
+        int P = _p, Q = _q;
+        Span<float> row = _col.AsSpan((int)((long)kk * P * Q), P * Q);
         (int qlo, int qhi) = ConvGeometry.ValidQ(d, s);
         int wOff = (s * d.DilationW) - d.PadLeft;
-        for (int p = 0; p < d.P; p++)
+        for (int p = 0; p < P; p++)
         {
-            Span<float> o = row.Slice(p * d.Q, d.Q);
+            Span<float> o = row.Slice(p * Q, Q);
             int h = (p * d.StrideH) - d.PadTop + (r * d.DilationH);
             if (h < 0 || h >= d.H || qlo >= qhi)
             {
@@ -214,10 +221,11 @@ internal sealed class ConvIm2colKernel : CpuKernel
     }
 
     /// <summary>NHWC im2col row of output pixel i: R*S runs of Cg channels, 0 in padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Im2colNhwcRow(int i)
     {
         Conv2dDesc d = _d;
-        int p = i / d.Q, q = i % d.Q;
+        int p = i / _q, q = i % _q;
         float[] x = _data!.X;
         int crs = d.Cg * d.R * d.S;
         Span<float> row = _col.AsSpan((int)((long)i * crs), crs);
@@ -243,7 +251,7 @@ internal sealed class ConvIm2colKernel : CpuKernel
 
 /// <summary>
 /// Direct depthwise conv (groups == C == K): each output row is bias plus R*S vectorised axpys of shifted input rows
-/// (NCHW, along Q) or of channel vectors (NHWC, along C), via TensorPrimitives (widest vector the host accelerates).
+/// (NCHW, along Q) or of channel vectors (NHWC, along C), with the widest vector the host accelerates (<see cref="VecOps"/>).
 /// </summary>
 internal sealed class ConvDepthwiseKernel : CpuKernel
 {
@@ -251,6 +259,8 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
     private readonly bool _hasBias;
     private readonly int _threads;
     private readonly Action<int> _body;
+    private readonly int _p, _q;
+    private readonly int[] _qlo, _qhi;
     private float[] _wt = [];
     private ConvData? _data;
 
@@ -261,6 +271,14 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
         _hasBias = hasBias;
         _threads = Math.Max(1, threads);
         _body = d.Layout == TensorLayout.Nchw ? Plane : Row;
+        _p = d.P;
+        _q = d.Q;
+        _qlo = new int[d.S];
+        _qhi = new int[d.S];
+        for (int s = 0; s < d.S; s++)
+        {
+            (_qlo[s], _qhi[s]) = ConvGeometry.ValidQ(d, s);
+        }
     }
 
     public static bool Supports(Conv2dDesc d) => d.Groups == d.C && d.C == d.K;
@@ -294,22 +312,23 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
             throw NotPrepared();
         }
 
-        ConvGeometry.For(_d.Layout == TensorLayout.Nchw ? _d.N * _d.C : _d.N * _d.P, _threads, _body);
+        ConvGeometry.For(_d.Layout == TensorLayout.Nchw ? _d.N * _d.C : _d.N * _p, _threads, _body);
     }
 
     /// <summary>NCHW: one (n, c) output plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Plane(int nc)
     {
         Conv2dDesc d = _d;
         ConvData cd = _data!;
         int c = nc % d.C;
-        int pq = d.P * d.Q;
+        int P = _p, Q = _q, pq = P * Q;
         Span<float> y = cd.Y.AsSpan((int)((long)nc * pq), pq);
         y.Fill(_hasBias ? cd.Bias![c] : 0f);
         ReadOnlySpan<float> x = cd.X.AsSpan((int)((long)nc * d.H * d.W), d.H * d.W);
-        for (int p = 0; p < d.P; p++)
+        for (int p = 0; p < P; p++)
         {
-            Span<float> yr = y.Slice(p * d.Q, d.Q);
+            Span<float> yr = y.Slice(p * Q, Q);
             for (int r = 0; r < d.R; r++)
             {
                 int h = (p * d.StrideH) - d.PadTop + (r * d.DilationH);
@@ -321,7 +340,7 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
                 ReadOnlySpan<float> xr = x.Slice(h * d.W, d.W);
                 for (int s = 0; s < d.S; s++)
                 {
-                    (int lo, int hi) = ConvGeometry.ValidQ(d, s);
+                    int lo = _qlo[s], hi = _qhi[s];
                     if (lo >= hi)
                     {
                         continue;
@@ -332,7 +351,7 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
                     if (d.StrideW == 1)
                     {
                         Span<float> seg = yr[lo..hi];
-                        TensorPrimitives.MultiplyAdd(xr.Slice(lo + off, hi - lo), wv, seg, seg);
+                        VecOps.Axpy(xr.Slice(lo + off, hi - lo), wv, seg);
                     }
                     else
                     {
@@ -347,14 +366,15 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
     }
 
     /// <summary>NHWC: one (n, p) output row of Q pixels x C channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Row(int np)
     {
         Conv2dDesc d = _d;
         ConvData cd = _data!;
-        int n = np / d.P, p = np % d.P;
-        for (int q = 0; q < d.Q; q++)
+        int n = np / _p, p = np % _p;
+        for (int q = 0; q < _q; q++)
         {
-            Span<float> y = cd.Y.AsSpan((int)d.OutputIndex(n, 0, p, q), d.C);
+            Span<float> y = cd.Y.AsSpan((int)(((((long)n * _p) + p) * _q + q) * d.C), d.C);
             if (_hasBias)
             {
                 cd.Bias.AsSpan().CopyTo(y);
@@ -382,7 +402,7 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
 
                     ReadOnlySpan<float> xv = cd.X.AsSpan((int)d.InputIndex(n, 0, h, w), d.C);
                     ReadOnlySpan<float> wv = _wt.AsSpan((int)((((long)r * d.S) + s) * d.C), d.C);
-                    TensorPrimitives.MultiplyAdd(xv, wv, y, y);
+                    VecOps.MulAdd(xv, wv, y);
                 }
             }
         }

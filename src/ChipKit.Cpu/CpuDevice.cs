@@ -61,13 +61,29 @@ internal static class CpuKernels
 {
     public static Dictionary<string, KernelList> Lists(SimdWidth w, SimdWidth qw, int threads)
     {
-        string sfx = CpuInfo.Suffix(w);
+        string sfx = CpuInfo.Suffix(w), qsfx = CpuInfo.Suffix(qw);
         return new Dictionary<string, KernelList>
         {
             ["gemm"] = new KernelList(
             [
                 new KernelEntry($"cpu.gemm.f32.packed.{sfx}", wl => wl is GemmWorkload, wl => new GemmPackedKernel(((GemmWorkload)wl).Desc, w, threads)),
                 new KernelEntry("cpu.gemm.f32.naive", wl => wl is GemmWorkload, wl => new GemmNaiveKernel(((GemmWorkload)wl).Desc)),
+            ]),
+            ["conv"] = new KernelList(
+            [
+                new KernelEntry($"cpu.conv.f32.depthwise.{sfx}", wl => wl is ConvWorkload c && ConvDepthwiseKernel.Supports(c.Desc), wl => new ConvDepthwiseKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, threads)),
+                new KernelEntry($"cpu.conv.f32.im2col.{sfx}", wl => wl is ConvWorkload, wl => new ConvIm2colKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, w, threads)),
+                new KernelEntry("cpu.conv.f32.direct", wl => wl is ConvWorkload, wl => new ConvDirectKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias)),
+            ]),
+            ["qgemm"] = new KernelList(
+            [
+                new KernelEntry($"cpu.qgemm.pmaddwd.{qsfx}", wl => wl is QGemmWorkload, wl => new QGemmPackedKernel(((QGemmWorkload)wl).Desc, qw, threads)),
+                new KernelEntry("cpu.qgemm.naive", wl => wl is QGemmWorkload, wl => new QGemmNaiveKernel(((QGemmWorkload)wl).Desc)),
+            ]),
+            ["qconv"] = new KernelList(
+            [
+                new KernelEntry($"cpu.qconv.im2col.pmaddwd.{qsfx}", wl => wl is QConvWorkload, wl => new QConvPackedKernel(((QConvWorkload)wl).Desc, qw, threads)),
+                new KernelEntry("cpu.qconv.naive", wl => wl is QConvWorkload, wl => new QConvNaiveKernel(((QConvWorkload)wl).Desc)),
             ]),
         };
     }

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using ChipKit.Core.Descriptors;
 using ChipKit.Core.Devices;
 using ChipKit.Core.Workloads;
@@ -25,7 +24,7 @@ internal abstract class CpuKernel(string name) : IKernel
 }
 
 /// <summary>fp32 GEMM: B packed once at Prepare (it is the weight), A packed per MC x KC block, 6 x 2-vector register tile.</summary>
-internal sealed class GemmPackedKernel(GemmDesc desc, SimdWidth width, int threads)
+internal sealed class GemmPackedKernel(GemmDesc desc, SimdWidth width, int threads, BlockSizes? blocking = null)
     : CpuKernel($"cpu.gemm.f32.packed.{CpuInfo.Suffix(width)}")
 {
     private ISgemm? _engine;
@@ -37,7 +36,7 @@ internal sealed class GemmPackedKernel(GemmDesc desc, SimdWidth width, int threa
     {
         GemmData d = Bind<GemmData>(data);
         _data = d;
-        _engine = Sgemm.Create(width);
+        _engine = Sgemm.Create(width, blocking);
         MatF32 a = desc.TransA ? new MatF32(d.A, 0, 1, desc.M) : new MatF32(d.A, 0, desc.K, 1);
         MatF32 b = desc.TransB ? new MatF32(d.B, 0, 1, desc.K) : new MatF32(d.B, 0, desc.N, 1);
         _call = new SgemmCall
@@ -65,7 +64,7 @@ internal sealed class GemmPackedKernel(GemmDesc desc, SimdWidth width, int threa
 
         if (desc.Beta != 0f)
         {
-            TensorPrimitives.Multiply(_data.C!, desc.Beta, _data.Y);
+            VecOps.Scale(_data.C, desc.Beta, _data.Y);
         }
 
         _engine.Run(_call, _scratch, threads);

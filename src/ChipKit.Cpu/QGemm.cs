@@ -75,12 +75,13 @@ internal static class QGemm
         _ => "scalar",
     };
 
-    public static IQGemm Create(SimdWidth w) => w switch
+    /// <summary>The engine for one width; <paramref name="blocking"/> (KC in k-pairs) overrides the cache-derived sizes.</summary>
+    public static IQGemm Create(SimdWidth w, BlockSizes? blocking = null) => w switch
     {
-        SimdWidth.V512 => new QGemmEngine<Q16x32, Vector512<int>>(w),
-        SimdWidth.V256 => new QGemmEngine<Q16x16, Vector256<int>>(w),
-        SimdWidth.V128 => new QGemmEngine<Q16x8, Vector128<int>>(w),
-        _ => new QGemmEngine<Q16x1, int>(w),
+        SimdWidth.V512 => new QGemmEngine<Q16x32, Vector512<int>>(w, blocking),
+        SimdWidth.V256 => new QGemmEngine<Q16x16, Vector256<int>>(w, blocking),
+        SimdWidth.V128 => new QGemmEngine<Q16x8, Vector128<int>>(w, blocking),
+        _ => new QGemmEngine<Q16x1, int>(w, blocking),
     };
 
     /// <summary>Packs two int16 values into one int32 (first in the low half), the layout vpmaddwd multiplies pairwise.</summary>
@@ -95,10 +96,12 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
 {
     private const int MR = QGemm.MR;
 
-    public QGemmEngine(SimdWidth width)
+    public QGemmEngine(SimdWidth width, BlockSizes? blocking)
     {
         Width = width;
-        Blocking = GemmBlocking.Derive(MR, NR, sizeof(int), 1, CpuInfo.L1d, CpuInfo.L2, CpuInfo.L3);
+        Blocking = blocking is { } b
+            ? new GemmBlocking(MR, NR, b.KC, Math.Max(MR, b.MC - (b.MC % MR)), Math.Max(NR, b.NC - (b.NC % NR)))
+            : GemmBlocking.Derive(MR, NR, sizeof(int), 1, CpuInfo.L1d, CpuInfo.L2, CpuInfo.L3);
     }
 
     /// <summary>Register tile columns: two vectors of int32 lanes.</summary>
@@ -139,7 +142,12 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
             return;
         }
 
-        QGemmCall c = call;
+        RunParallel(call, scratch, parts, splitN);
+    }
+
+    /// <summary>Kept apart from <see cref="Run"/> so the lambda's closure is only allocated when threads are used.</summary>
+    private void RunParallel(QGemmCall c, QGemmScratch scratch, int parts, bool splitN)
+    {
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
         {
             if (splitN)
@@ -156,6 +164,7 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
     }
 
     /// <summary>Packs k-pairs [p0, p0+kcp) of A16 rows [i0, i0+mc) as [ceil(mc/MR)][kcp][MR] int32 pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackABlock(in QGemmCall c, int i0, int mc, int p0, int kcp, int[] dst)
     {
         ReadOnlySpan<int> src = MemoryMarshal.Cast<short, int>(c.A16.AsSpan());
@@ -187,6 +196,7 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Block(in QGemmCall c, QGemmScratch scratch, int t, int m0, int m1, int n0, int n1)
     {
         if (m0 >= m1 || n0 >= n1)
@@ -252,6 +262,8 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
     internal static void MicroKernel(int kcp, ref int a, ref int b, ref int c, nint ldc, bool accumulate)
     {
         int w = TL.Count;
+        Prefetch.Tile(ref c, ldc, MR, 2 * w);
+
         TV c00 = TL.Zero, c01 = TL.Zero, c10 = TL.Zero, c11 = TL.Zero, c20 = TL.Zero, c21 = TL.Zero;
         TV c30 = TL.Zero, c31 = TL.Zero, c40 = TL.Zero, c41 = TL.Zero, c50 = TL.Zero, c51 = TL.Zero;
         for (int p = 0; p < kcp; p++)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ChipKit.Cpu;
 
@@ -15,12 +16,12 @@ internal readonly record struct GemmBlocking(int MR, int NR, int KC, int MC, int
 {
     /// <summary>
     /// Derives KC/MC/NC from the host's cache sizes (BLIS's analytical model, simplified):
-    /// a KC x NR micro-panel of B fills about half of L1 (the rest streams A slivers and C),
+    /// a KC x NR micro-panel of B fills about 3/4 of L1 (the rest streams A slivers and C),
     /// an MC x KC block of A fills about half of L2, a KC x NC panel of B about half of L3.
     /// </summary>
     public static GemmBlocking Derive(int mr, int nr, int elementBytes, int kAlign, long l1, long l2, long l3)
     {
-        int kc = (int)Math.Clamp(l1 / 2 / ((long)nr * elementBytes), 64, 1024);
+        int kc = (int)Math.Clamp(l1 * 3 / 4 / ((long)nr * elementBytes), 64, 1024);
         kc -= kc % kAlign;
         int mc = (int)Math.Clamp(l2 / 2 / ((long)kc * elementBytes), mr, 4096);
         mc -= mc % mr;
@@ -29,6 +30,9 @@ internal readonly record struct GemmBlocking(int MR, int NR, int KC, int MC, int
         return new GemmBlocking(mr, nr, kc, mc, nc);
     }
 }
+
+/// <summary>Requested KC/MC/NC (MC and NC are rounded down to whole register tiles).</summary>
+internal readonly record struct BlockSizes(int KC, int MC, int NC);
 
 /// <summary>One fp32 GEMM call: Y[M,N] = alpha * A[M,K] * B[K,N] (+ Y when Accumulate), Y row stride Ldy.</summary>
 internal struct SgemmCall
@@ -97,12 +101,13 @@ internal static class Sgemm
     /// which fits the 16 ymm registers of AVX2 and leaves room in AVX-512's 32 zmm (BLIS's haswell/zen shape).</summary>
     public const int MR = 6;
 
-    public static ISgemm Create(SimdWidth w) => w switch
+    /// <summary>The engine for one width; <paramref name="blocking"/> overrides the cache-derived KC/MC/NC (tests use tiny blocks).</summary>
+    public static ISgemm Create(SimdWidth w, BlockSizes? blocking = null) => w switch
     {
-        SimdWidth.V512 => new SgemmEngine<F32x16, Vector512<float>>(w),
-        SimdWidth.V256 => new SgemmEngine<F32x8, Vector256<float>>(w),
-        SimdWidth.V128 => new SgemmEngine<F32x4, Vector128<float>>(w),
-        _ => new SgemmEngine<F32x1, float>(w),
+        SimdWidth.V512 => new SgemmEngine<F32x16, Vector512<float>>(w, blocking),
+        SimdWidth.V256 => new SgemmEngine<F32x8, Vector256<float>>(w, blocking),
+        SimdWidth.V128 => new SgemmEngine<F32x4, Vector128<float>>(w, blocking),
+        _ => new SgemmEngine<F32x1, float>(w, blocking),
     };
 
     /// <summary>
@@ -139,6 +144,27 @@ internal static class Sgemm
     }
 }
 
+/// <summary>Software prefetch of an output tile (x86 only; a no-op elsewhere).</summary>
+internal static class Prefetch
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Tile<T>(ref T c, nint ldc, int rows, int cols)
+        where T : unmanaged
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        for (int i = 0; i < rows; i++)
+        {
+            ref T row = ref Unsafe.Add(ref c, i * ldc);
+            Sse.Prefetch0(Unsafe.AsPointer(ref row));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref row, cols - 1)));
+        }
+    }
+}
+
 /// <summary>BLIS-style fp32 GEMM for one vector width.</summary>
 internal sealed class SgemmEngine<TL, TV> : ISgemm
     where TL : struct, IF32Lanes<TV>
@@ -146,10 +172,12 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
 {
     private const int MR = Sgemm.MR;
 
-    public SgemmEngine(SimdWidth width)
+    public SgemmEngine(SimdWidth width, BlockSizes? blocking)
     {
         Width = width;
-        Blocking = GemmBlocking.Derive(MR, NR, sizeof(float), 1, CpuInfo.L1d, CpuInfo.L2, CpuInfo.L3);
+        Blocking = blocking is { } b
+            ? new GemmBlocking(MR, NR, b.KC, Math.Max(MR, b.MC - (b.MC % MR)), Math.Max(NR, b.NC - (b.NC % NR)))
+            : GemmBlocking.Derive(MR, NR, sizeof(float), 1, CpuInfo.L1d, CpuInfo.L2, CpuInfo.L3);
     }
 
     /// <summary>Register tile columns: two vectors.</summary>
@@ -174,6 +202,7 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
     }
 
     /// <summary>Packs rows [i0, i0+mc) x cols [p0, p0+kc) of A as [ceil(mc/MR)][kc][MR], rows past mc zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackABlock(MatF32 a, int i0, int mc, int p0, int kc, float[] dst)
     {
         float[] src = a.Data;
@@ -218,6 +247,7 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
     }
 
     /// <summary>Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B as [ceil(nc/NR)][kc][NR], columns past nc zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackBBlock(MatF32 b, int p0, int kc, int j0, int nc, float[] dst)
     {
         int nr = NR;
@@ -227,7 +257,21 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
         {
             int cols = Math.Min(nr, nc - s);
             long colBase = b.Offset + ((long)p0 * b.RowStride) + ((long)(j0 + s) * b.ColStride);
-            if (b.ColStride == 1)
+            if (b.ColStride == 1 && cols == nr)
+            {
+                // Full sliver of row-major B: two vector copies per k (this runs once per GEMM for im2col operands).
+                int w = TL.Count;
+                ref float s0 = ref src[colBase];
+                ref float o0 = ref dst[d];
+                for (int p = 0; p < kc; p++)
+                {
+                    ref float sp = ref Unsafe.Add(ref s0, (nint)(p * b.RowStride));
+                    ref float op = ref Unsafe.Add(ref o0, p * nr);
+                    TL.Store(ref op, TL.Load(ref sp));
+                    TL.Store(ref Unsafe.Add(ref op, w), TL.Load(ref Unsafe.Add(ref sp, w)));
+                }
+            }
+            else if (b.ColStride == 1)
             {
                 for (int p = 0; p < kc; p++)
                 {
@@ -262,7 +306,12 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
             return;
         }
 
-        SgemmCall c = call;
+        RunParallel(call, scratch, parts, splitN);
+    }
+
+    /// <summary>Kept apart from <see cref="Run"/> so the lambda's closure is only allocated when threads are used.</summary>
+    private void RunParallel(SgemmCall c, SgemmScratch scratch, int parts, bool splitN)
+    {
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
         {
             if (splitN)
@@ -279,6 +328,7 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
     }
 
     /// <summary>The five BLIS loops around the micro-kernel for output rows [m0,m1) x cols [n0,n1) (m0 % MR == 0, n0 % NR == 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Block(in SgemmCall c, SgemmScratch scratch, int t, int m0, int m1, int n0, int n1)
     {
         if (m0 >= m1 || n0 >= n1)
@@ -386,6 +436,11 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
     internal static void MicroKernel(int kc, ref float a, ref float b, ref float c, nint ldc, float alpha, bool accumulate)
     {
         int w = TL.Count;
+
+        // Start pulling the C tile toward L1 now: its rows are ldc apart (often L2/L3 resident), and a miss at the
+        // final load-add-store would otherwise stall after the k loop instead of overlapping with it.
+        Prefetch.Tile(ref c, ldc, MR, 2 * w);
+
         TV c00 = TL.Zero, c01 = TL.Zero, c10 = TL.Zero, c11 = TL.Zero, c20 = TL.Zero, c21 = TL.Zero;
         TV c30 = TL.Zero, c31 = TL.Zero, c40 = TL.Zero, c41 = TL.Zero, c50 = TL.Zero, c51 = TL.Zero;
         for (int p = 0; p < kc; p++)

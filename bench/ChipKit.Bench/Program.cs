@@ -1,0 +1,39 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+
+namespace ChipKit.Bench;
+
+public static class Program
+{
+    /// <summary>
+    /// BenchmarkDotNet's defaults plus the Kernel and GOP/s columns, the memory diagnoser (Run should allocate 0 B)
+    /// and a Spec column wide enough to show whole workload specs.
+    /// </summary>
+    public static IConfig Config { get; } = ManualConfig.Create(DefaultConfig.Instance)
+        .AddColumn(new KernelColumn(), new GopsColumn())
+        .AddDiagnoser(MemoryDiagnoser.Default)
+        .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(80));
+
+    /// <returns>0 when every selected benchmark produced a result; 1 when any failed (e.g. its kernel is missing or does not verify).</returns>
+    public static int Main(string[] args)
+    {
+        IEnumerable<Summary> summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, Config);
+        bool failed = false;
+        foreach (Summary s in summaries)
+        {
+            if (s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success))
+            {
+                failed = true;
+            }
+        }
+
+        if (failed)
+        {
+            Console.Error.WriteLine("ChipKit.Bench: some benchmarks failed (see the errors above); their rows have no numbers.");
+        }
+
+        return failed ? 1 : 0;
+    }
+}
