@@ -32,6 +32,7 @@ internal static class RunCommand
         var device = new Option<string?>("--device", "-d") { Description = "Comma-separated device ids (see `chipkit devices`), or all. Default: every available device.", HelpName = "ID,..." };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads for the CPU device (0 = all cores).", DefaultValueFactory = _ => 0 };
         var minTime = new Option<string>("--min-time") { Description = "Measure each workload at least this long: 0.5s, 500ms, 2 (seconds).", DefaultValueFactory = _ => "0.5s", HelpName = "TIME" };
+        var warmup = new Option<string>("--warmup") { Description = "Untimed runs before sampling, for at least this long (JIT tier-up, caches).", DefaultValueFactory = _ => "0.1s", HelpName = "TIME" };
         var minSamples = new Option<int>("--min-samples") { Description = "Take at least this many timing samples.", DefaultValueFactory = _ => 5 };
         var seed = new Option<int>("--seed") { Description = "Seed of the generated operands.", DefaultValueFactory = _ => 42 };
         var output = new Option<string?>("--out", "-o") { Description = "Results file to write. Default: results/chipkit-YYYYMMDD-HHMMSS.json.", HelpName = "FILE" };
@@ -39,7 +40,7 @@ internal static class RunCommand
 
         var cmd = new Command("run", "Run workloads on devices, verify every output against the oracle, and time them.")
         {
-            suite, workload, device, threads, minTime, minSamples, seed, output, quiet,
+            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet,
         };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
@@ -55,7 +56,13 @@ internal static class RunCommand
                 throw new ChipKitInputException($"--min-samples must be >= 1, got {samples}");
             }
 
-            var options = new RunOptions { MinTimeSeconds = ParseTime(pr.GetValue(minTime)!), MinSamples = samples, Seed = pr.GetValue(seed) };
+            var options = new RunOptions
+            {
+                MinTimeSeconds = ParseTime(pr.GetValue(minTime)!, "--min-time"),
+                WarmupSeconds = ParseTime(pr.GetValue(warmup)!, "--warmup"),
+                MinSamples = samples,
+                Seed = pr.GetValue(seed),
+            };
 
             // Everything the user typed is checked before anything runs.
             string[] specs = pr.GetValue(workload) ?? [];
@@ -96,6 +103,7 @@ internal static class RunCommand
             {
                 Suite = suiteName,
                 MinTimeSeconds = options.MinTimeSeconds,
+                WarmupSeconds = options.WarmupSeconds,
                 MinSamples = options.MinSamples,
                 Seed = options.Seed,
                 Threads = threads == 0 ? Environment.ProcessorCount : threads,
@@ -134,7 +142,7 @@ internal static class RunCommand
     }
 
     /// <summary>Parses "0.5s", "500ms", "2" (seconds).</summary>
-    public static double ParseTime(string text)
+    public static double ParseTime(string text, string option)
     {
         string s = text.Trim().ToLowerInvariant();
         double mult = 1;
@@ -150,7 +158,7 @@ internal static class RunCommand
 
         if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0)
         {
-            throw new ChipKitInputException($"--min-time '{text}': expected a non-negative duration such as 0.5s, 500ms or 2");
+            throw new ChipKitInputException($"{option} '{text}': expected a non-negative duration such as 0.5s, 500ms or 2");
         }
 
         return v * mult;

@@ -49,6 +49,7 @@ public sealed class RunRecord
 {
     public string? Suite { get; set; }
     public double MinTimeSeconds { get; set; }
+    public double WarmupSeconds { get; set; }
     public int MinSamples { get; set; }
     public int Seed { get; set; }
     public int Threads { get; set; }

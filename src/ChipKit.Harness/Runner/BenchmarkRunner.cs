@@ -117,6 +117,14 @@ public sealed class BenchmarkRunner(RunOptions options)
                     return r;
                 }
 
+                phase = "warm-up";
+                long warm0 = Stopwatch.GetTimestamp();
+                do
+                {
+                    kernel.Run();
+                }
+                while (Stopwatch.GetElapsedTime(warm0).TotalSeconds < Options.WarmupSeconds);
+
                 phase = "timing";
                 var sw = Stopwatch.StartNew();
                 kernel.Run();

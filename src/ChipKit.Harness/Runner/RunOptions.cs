@@ -15,6 +15,12 @@ public sealed record RunOptions
     /// <summary>Short kernels are repeated inside one sample until it lasts at least this long.</summary>
     public double MinSampleSeconds { get; init; } = 0.001;
 
+    /// <summary>
+    /// Untimed runs after the first verified one, until this much time has passed (at least one run): lets the JIT
+    /// promote the kernel from tier 0 and warms caches, so the first samples are not outliers.
+    /// </summary>
+    public double WarmupSeconds { get; init; } = 0.1;
+
     /// <summary>Seed of the generated operands.</summary>
     public int Seed { get; init; } = 42;
 }
