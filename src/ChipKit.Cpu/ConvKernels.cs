@@ -61,7 +61,7 @@ internal sealed class ConvIm2colKernel : CpuKernel
     private readonly int _p, _q;
 
     public ConvIm2colKernel(Conv2dDesc d, bool hasBias, SimdWidth width, int threads, BlockSizes? blocking = null)
-        : base($"cpu.conv.f32.im2col.{CpuInfo.Suffix(width)}")
+        : base($"cpu.conv.f32.im2col.{SimdHost.Suffix(width)}")
     {
         _blocking = blocking;
         _d = d;
@@ -265,7 +265,7 @@ internal sealed class ConvDepthwiseKernel : CpuKernel
     private ConvData? _data;
 
     public ConvDepthwiseKernel(Conv2dDesc d, bool hasBias, int threads)
-        : base($"cpu.conv.f32.depthwise.{CpuInfo.Suffix(CpuInfo.BestWidth)}")
+        : base($"cpu.conv.f32.depthwise.{SimdHost.Suffix(SimdHost.BestWidth)}")
     {
         _d = d;
         _hasBias = hasBias;

@@ -17,18 +17,18 @@ public sealed class CpuDevice : IDevice
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         Threads = threads == 0 ? Environment.ProcessorCount : threads;
-        Width = CpuInfo.BestWidth;
+        Width = SimdHost.BestWidth;
         var props = new Dictionary<string, string>
         {
-            ["isa"] = CpuInfo.IsaName(Width),
+            ["isa"] = SimdHost.IsaName(Width),
             ["threads"] = Threads.ToString(CultureInfo.InvariantCulture),
-            ["l1d_bytes"] = CpuInfo.L1d.ToString(CultureInfo.InvariantCulture),
-            ["l2_bytes"] = CpuInfo.L2.ToString(CultureInfo.InvariantCulture),
-            ["l3_bytes"] = CpuInfo.L3.ToString(CultureInfo.InvariantCulture),
+            ["l1d_bytes"] = SimdHost.L1d.ToString(CultureInfo.InvariantCulture),
+            ["l2_bytes"] = SimdHost.L2.ToString(CultureInfo.InvariantCulture),
+            ["l3_bytes"] = SimdHost.L3.ToString(CultureInfo.InvariantCulture),
             ["vector_bits"] = (Width switch { SimdWidth.V512 => 512, SimdWidth.V256 => 256, SimdWidth.V128 => 128, _ => 32 }).ToString(CultureInfo.InvariantCulture),
             ["int8"] = QGemm.Describe(QGemm.BestWidth),
         };
-        Info = new DeviceInfo("cpu", "cpu-simd", CpuInfo.ModelName(), true, null, props);
+        Info = new DeviceInfo("cpu", "cpu-simd", SimdHost.ModelName(), true, null, props);
         _lists = CpuKernels.Lists(Width, QGemm.BestWidth, Threads);
     }
 
@@ -61,7 +61,7 @@ internal static class CpuKernels
 {
     public static Dictionary<string, KernelList> Lists(SimdWidth w, SimdWidth qw, int threads)
     {
-        string sfx = CpuInfo.Suffix(w), qsfx = CpuInfo.Suffix(qw);
+        string sfx = SimdHost.Suffix(w), qsfx = SimdHost.Suffix(qw);
         return new Dictionary<string, KernelList>
         {
             ["gemm"] = new KernelList(

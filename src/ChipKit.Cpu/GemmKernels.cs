@@ -25,7 +25,7 @@ internal abstract class CpuKernel(string name) : IKernel
 
 /// <summary>fp32 GEMM: B packed once at Prepare (it is the weight), A packed per MC x KC block, 6 x 2-vector register tile.</summary>
 internal sealed class GemmPackedKernel(GemmDesc desc, SimdWidth width, int threads, BlockSizes? blocking = null)
-    : CpuKernel($"cpu.gemm.f32.packed.{CpuInfo.Suffix(width)}")
+    : CpuKernel($"cpu.gemm.f32.packed.{SimdHost.Suffix(width)}")
 {
     private ISgemm? _engine;
     private SgemmScratch? _scratch;

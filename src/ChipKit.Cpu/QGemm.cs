@@ -101,7 +101,7 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
         Width = width;
         Blocking = blocking is { } b
             ? new GemmBlocking(MR, NR, b.KC, Math.Max(MR, b.MC - (b.MC % MR)), Math.Max(NR, b.NC - (b.NC % NR)))
-            : GemmBlocking.Derive(MR, NR, sizeof(int), 1, CpuInfo.L1d, CpuInfo.L2, CpuInfo.L3);
+            : GemmBlocking.Derive(MR, NR, sizeof(int), 1, SimdHost.L1d, SimdHost.L2, SimdHost.L3);
     }
 
     /// <summary>Register tile columns: two vectors of int32 lanes.</summary>

@@ -52,7 +52,7 @@ internal sealed class QGemmPackedKernel : CpuKernel
     private int _lda;
 
     public QGemmPackedKernel(QGemmDesc d, SimdWidth width, int threads, BlockSizes? blocking = null)
-        : base($"cpu.qgemm.{d.AType.ToSpec()}{d.BType.ToSpec()}.pmaddwd.{CpuInfo.Suffix(width)}")
+        : base($"cpu.qgemm.{d.AType.ToSpec()}{d.BType.ToSpec()}.pmaddwd.{SimdHost.Suffix(width)}")
     {
         _blocking = blocking;
         _d = d;
@@ -166,7 +166,7 @@ internal sealed class QConvPackedKernel : CpuKernel
     private readonly int _kg, _pq, _q;
 
     public QConvPackedKernel(QConv2dDesc qd, SimdWidth width, int threads, BlockSizes? blocking = null)
-        : base($"cpu.qconv.{qd.XType.ToSpec()}{qd.WType.ToSpec()}.im2col.pmaddwd.{CpuInfo.Suffix(width)}")
+        : base($"cpu.qconv.{qd.XType.ToSpec()}{qd.WType.ToSpec()}.im2col.pmaddwd.{SimdHost.Suffix(width)}")
     {
         _blocking = blocking;
         _qd = qd;

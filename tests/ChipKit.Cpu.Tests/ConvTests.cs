@@ -51,12 +51,12 @@ public class ConvTests
     public void Im2col_matches_oracle(string spec)
     {
         var wl = (ConvWorkload)WorkloadSpec.Parse(spec);
-        foreach (SimdWidth w in new[] { CpuInfo.BestWidth, SimdWidth.V512, SimdWidth.Scalar })
+        foreach (SimdWidth w in new[] { SimdHost.BestWidth, SimdWidth.V512, SimdWidth.Scalar })
         {
             TestSupport.Check(wl, new ConvIm2colKernel(wl.Desc, wl.HasBias, w, 1));
         }
 
-        TestSupport.Check(wl, new ConvIm2colKernel(wl.Desc, wl.HasBias, CpuInfo.BestWidth, 3, TestSupport.Tiny), seed: 5);
+        TestSupport.Check(wl, new ConvIm2colKernel(wl.Desc, wl.HasBias, SimdHost.BestWidth, 3, TestSupport.Tiny), seed: 5);
         TestSupport.Check(wl, new ConvDirectKernel(wl.Desc, wl.HasBias));
     }
 
@@ -69,7 +69,7 @@ public class ConvTests
         Assert.That(kernel.Name, Does.StartWith("cpu.conv.f32.depthwise."));
         TestSupport.Check(wl, kernel);
         TestSupport.Check(wl, new ConvDepthwiseKernel(wl.Desc, wl.HasBias, 1), seed: 4);
-        TestSupport.Check(wl, new ConvIm2colKernel(wl.Desc, wl.HasBias, CpuInfo.BestWidth, 1), seed: 4);
+        TestSupport.Check(wl, new ConvIm2colKernel(wl.Desc, wl.HasBias, SimdHost.BestWidth, 1), seed: 4);
     }
 
     [Test]

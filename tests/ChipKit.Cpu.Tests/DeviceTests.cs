@@ -50,7 +50,7 @@ public class DeviceTests
     [TestCase("1024K", 1024 * 1024)]
     [TestCase("32M", 32 * 1024 * 1024)]
     [TestCase("", 0)]
-    public void Parses_sysfs_cache_sizes(string text, long expected) => Assert.That(CpuInfo.ParseSize(text), Is.EqualTo(expected));
+    public void Parses_sysfs_cache_sizes(string text, long expected) => Assert.That(ChipKit.Core.Platform.CpuInfo.ParseSize(text), Is.EqualTo(expected));
 
     private static IEnumerable<TestCaseData> NoAllocSpecs()
     {

@@ -36,7 +36,7 @@ public class GemmTests
         }
 
         // Tiny blocks and 3 threads: every KC/MC/NC boundary and an uneven thread split.
-        TestSupport.Check(wl, new GemmPackedKernel(wl.Desc, CpuInfo.BestWidth, 3, TestSupport.Tiny), seed: 2);
+        TestSupport.Check(wl, new GemmPackedKernel(wl.Desc, SimdHost.BestWidth, 3, TestSupport.Tiny), seed: 2);
     }
 
     [TestCase("gemm:m=17,n=33,k=5,ta=1,tb=1,alpha=0.5,beta=2")]
@@ -57,8 +57,8 @@ public class GemmTests
     {
         var wl = (GemmWorkload)WorkloadSpec.Parse("gemm:m=129,n=127,k=257,beta=0.5");
         OpData d1 = wl.CreateData(3), d4 = wl.CreateData(3);
-        var k1 = new GemmPackedKernel(wl.Desc, CpuInfo.BestWidth, 1);
-        var k4 = new GemmPackedKernel(wl.Desc, CpuInfo.BestWidth, 4);
+        var k1 = new GemmPackedKernel(wl.Desc, SimdHost.BestWidth, 1);
+        var k4 = new GemmPackedKernel(wl.Desc, SimdHost.BestWidth, 4);
         k1.Prepare(d1);
         k1.Run();
         k4.Prepare(d4);

@@ -155,6 +155,6 @@ public class QuantTests
     {
         using var dev = new CpuDevice(1);
         using var q = dev.CreateKernel(WorkloadSpec.Parse("qgemm:m=4,n=4,k=4,dtype=u8,wtype=s8"))!;
-        Assert.That(q.Name, Is.EqualTo($"cpu.qgemm.u8s8.pmaddwd.{CpuInfo.Suffix(QGemm.BestWidth)}"));
+        Assert.That(q.Name, Is.EqualTo($"cpu.qgemm.u8s8.pmaddwd.{SimdHost.Suffix(QGemm.BestWidth)}"));
     }
 }

@@ -37,7 +37,7 @@ public sealed record CpuInfo(string Model, int LogicalCores, IReadOnlyList<Cache
             {
                 foreach (string line in File.ReadLines("/proc/cpuinfo"))
                 {
-                    if (line.StartsWith("model name", StringComparison.Ordinal) && line.Contains(':', StringComparison.Ordinal))
+                    if ((line.StartsWith("model name", StringComparison.Ordinal) || line.StartsWith("Model", StringComparison.Ordinal)) && line.Contains(':', StringComparison.Ordinal))
                     {
                         return line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
                     }
@@ -74,7 +74,7 @@ public sealed record CpuInfo(string Model, int LogicalCores, IReadOnlyList<Cache
                 int line = File.Exists(linePath) ? int.Parse(File.ReadAllText(linePath).Trim(), CultureInfo.InvariantCulture) : 64;
                 list.Add(new CacheInfo(level, type, size, line));
             }
-            catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or OverflowException)
+            catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or OverflowException or ArgumentException)
             {
                 // A cache entry we cannot read is left out; callers fall back to defaults.
             }
@@ -83,23 +83,23 @@ public sealed record CpuInfo(string Model, int LogicalCores, IReadOnlyList<Cache
         return list;
     }
 
+    /// <summary>Parses sysfs sizes such as "32K", "1024K", "32M"; 0 when empty or unparseable.</summary>
     public static long ParseSize(string s)
     {
-        long mult = 1;
-        if (s.EndsWith('K'))
+        s = s.Trim();
+        if (s.Length == 0)
         {
-            mult = 1024;
-        }
-        else if (s.EndsWith('M'))
-        {
-            mult = 1024 * 1024;
-        }
-        else if (s.EndsWith('G'))
-        {
-            mult = 1024L * 1024 * 1024;
+            return 0;
         }
 
-        string digits = mult == 1 ? s : s[..^1];
-        return long.Parse(digits, CultureInfo.InvariantCulture) * mult;
+        long mult = 1;
+        char last = char.ToUpperInvariant(s[^1]);
+        if (last is 'K' or 'M' or 'G')
+        {
+            mult = last == 'K' ? 1024 : last == 'M' ? 1024 * 1024 : 1024L * 1024 * 1024;
+            s = s[..^1];
+        }
+
+        return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v * mult : 0;
     }
 }
