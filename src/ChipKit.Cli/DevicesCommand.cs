@@ -16,7 +16,7 @@ internal static class DevicesCommand
         var cmd = new Command("devices", "List the devices ChipKit can run on: id, backend, name, availability and why not.") { json, threads };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
-            IReadOnlyList<DeviceInfo> list = DeviceRegistry.Default.List(new DeviceOptions(pr.GetValue(threads)));
+            IReadOnlyList<DeviceInfo> list = Backends.Registry.List(new DeviceOptions(pr.GetValue(threads)));
             if (pr.GetValue(json))
             {
                 var records = list.Select(d => new DeviceRecord

@@ -74,7 +74,7 @@ internal static class RunCommand
             }
 
             workloads.AddRange(specs.Select(WorkloadSpec.Parse));
-            IReadOnlyList<IDevice> devices = DeviceRegistry.Default.Open(pr.GetValue(device), new DeviceOptions(t));
+            IReadOnlyList<IDevice> devices = Backends.Registry.Open(pr.GetValue(device), new DeviceOptions(t));
             string outPath = pr.GetValue(output) ?? Path.Combine("results", $"chipkit-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
 
             try

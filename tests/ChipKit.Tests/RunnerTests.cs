@@ -104,3 +104,100 @@ public class RunnerTests
         }
     }
 }
+
+public class RunnerTimeSourceTests
+{
+    [Test]
+    public void Modeled_kernel_reports_model_time_and_energy_as_modeled_after_verification()
+    {
+        var runner = new BenchmarkRunner(new RunOptions { MinTimeSeconds = 0, MinSamples = 1 });
+        ResultRecord r = runner.Run([WorkloadSpec.Parse("qgemm:m=8,n=8,k=8")], [new CostDevice(modeled: true, correct: true)])[0];
+        Assert.That(r.Status, Is.EqualTo("ok"), r.Message);
+        Assert.That(r.TimeSource, Is.EqualTo("modeled"));
+        Assert.That(r.Cycles, Is.EqualTo(1000));
+        Assert.That(r.Seconds!.Median, Is.EqualTo(1e-6));
+        Assert.That(r.Gops, Is.EqualTo(1024 / 1e-6 / 1e9).Within(1e-9));
+        Assert.That(r.Energy.Source, Is.EqualTo("modeled"));
+        Assert.That(r.Energy.Joules, Is.EqualTo(2e-6));
+        Assert.That(r.Energy.Breakdown!["mac"], Is.EqualTo(1.5e-6));
+    }
+
+    [Test]
+    public void Modeled_kernel_with_wrong_outputs_gets_no_modeled_figures()
+    {
+        var runner = new BenchmarkRunner(new RunOptions { MinTimeSeconds = 0, MinSamples = 1 });
+        ResultRecord r = runner.Run([WorkloadSpec.Parse("qgemm:m=8,n=8,k=8")], [new CostDevice(modeled: true, correct: false)])[0];
+        Assert.That(r.Status, Is.EqualTo("failed"));
+        Assert.That(r.Gops, Is.Null);
+        Assert.That(r.Energy.Joules, Is.Null);
+    }
+
+    [Test]
+    public void Device_timed_kernel_uses_device_seconds()
+    {
+        var runner = new BenchmarkRunner(new RunOptions { MinTimeSeconds = 0.01, MinSamples = 3, WarmupSeconds = 0 });
+        ResultRecord r = runner.Run([WorkloadSpec.Parse("gemm:m=4,n=4,k=4")], [new CostDevice(modeled: false, correct: true)])[0];
+        Assert.That(r.Status, Is.EqualTo("ok"), r.Message);
+        Assert.That(r.TimeSource, Is.EqualTo("device-events"));
+        Assert.That(r.Seconds!.Samples.All(s => Math.Abs(s - 2e-3) < 1e-12), Is.True);
+    }
+
+    /// <summary>Wraps the oracle kernels as modeled (fixed cost) or device-timed (fixed 2 ms) kernels.</summary>
+    private sealed class CostDevice(bool modeled, bool correct) : IDevice
+    {
+        private readonly ReferenceDevice _ref = new();
+
+        public DeviceInfo Info { get; } = new("cost", "test", "cost", true, null, new Dictionary<string, string>());
+
+        public TimeSource TimeSource => modeled ? TimeSource.Modeled : TimeSource.DeviceEvents;
+
+        public IKernel? CreateKernel(Workload workload) => modeled
+            ? new ModeledKernel(_ref.CreateKernel(workload)!, correct)
+            : new TimedKernel(_ref.CreateKernel(workload)!);
+
+        public void Dispose() => _ref.Dispose();
+
+        private sealed class TimedKernel(IKernel inner) : IDeviceTimedKernel
+        {
+            public string Name => "timed." + inner.Name;
+
+            public void Prepare(OpData data) => inner.Prepare(data);
+
+            public void Run() => inner.Run();
+
+            public double RunTimed()
+            {
+                inner.Run();
+                return 2e-3;
+            }
+
+            public void Dispose() => inner.Dispose();
+        }
+
+        private sealed class ModeledKernel(IKernel inner, bool correct) : IModeledKernel
+        {
+            private OpData? _data;
+
+            public string Name => "modeled." + inner.Name;
+
+            public ModeledCost Cost { get; } = new(1e-6, 1000, 2e-6, new Dictionary<string, double> { ["mac"] = 1.5e-6, ["leakage"] = 0.5e-6 });
+
+            public void Prepare(OpData data)
+            {
+                _data = data;
+                inner.Prepare(data);
+            }
+
+            public void Run()
+            {
+                inner.Run();
+                if (!correct && _data is QGemmData q)
+                {
+                    q.Y8![0] ^= 4;
+                }
+            }
+
+            public void Dispose() => inner.Dispose();
+        }
+    }
+}

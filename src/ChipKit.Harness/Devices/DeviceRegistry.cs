@@ -17,10 +17,17 @@ public interface IDeviceProvider
     IDevice? TryOpen(string id, DeviceOptions options);
 }
 
-/// <summary>The devices ChipKit knows: each backend adds one provider here and nothing else changes.</summary>
+/// <summary>
+/// The devices ChipKit knows. The CLI composes it from every backend's provider (src/ChipKit.Cli/Backends.cs):
+/// a new backend adds its provider there and nothing else changes.
+/// </summary>
 public sealed class DeviceRegistry(IReadOnlyList<IDeviceProvider> providers)
 {
-    public static DeviceRegistry Default { get; } = new([new CpuProvider(), new ReferenceProvider()]);
+    /// <summary>The providers that need no extra project: the CPU SIMD backend and the reference oracle.</summary>
+    public static IReadOnlyList<IDeviceProvider> BuiltInProviders { get; } = [new CpuProvider(), new ReferenceProvider()];
+
+    /// <summary>A registry of the built-in providers only.</summary>
+    public static DeviceRegistry Default { get; } = new(BuiltInProviders);
 
     public IReadOnlyList<IDeviceProvider> Providers { get; } = providers;
 

@@ -84,6 +84,10 @@ public sealed class ResultRecord
     public SecondsRecord? Seconds { get; set; }
     public string TimeSource { get; set; } = "wall";
 
+    /// <summary>Modeled cycles per run (modeled devices only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Cycles { get; set; }
+
     /// <summary>Giga-operations per second from the median time; null unless the result is ok.</summary>
     public double? Gops { get; set; }
     public EnergyRecord Energy { get; set; } = new();
@@ -119,6 +123,10 @@ public sealed class EnergyRecord
     public double? Joules { get; set; }
     public double? Watts { get; set; }
     public string Source { get; set; } = "none";
+
+    /// <summary>Joules per component (modeled devices: mac, each SRAM, dram, leakage).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, double>? Breakdown { get; set; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Note { get; set; }
