@@ -11,5 +11,8 @@ internal static class Backends
     public static DeviceRegistry Registry { get; } = new(
     [
         .. DeviceRegistry.BuiltInProviders,
+        new NpuProvider(),
+        new ChipKit.Ort.OrtProvider(),
+        new ChipKit.OpenCL.OpenClProvider(),
     ]);
 }

@@ -22,6 +22,10 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Create(stdout, stderr));
         root.Subcommands.Add(ReportCommand.Create(stdout, stderr));
         root.Subcommands.Add(SuitesCommand.Create(stdout, stderr));
+        root.Subcommands.Add(SimCommand.Create(stdout, stderr));
+        root.Subcommands.Add(GateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(BaselineCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
 
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

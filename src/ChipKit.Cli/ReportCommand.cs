@@ -11,8 +11,8 @@ internal static class ReportCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var file = new Argument<string>("file") { Description = "A results file written by `chipkit run`." };
-        var format = new Option<string>("--format") { Description = "table (aligned text), md (Markdown) or csv.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "md", "csv");
+        var format = new Option<string>("--format") { Description = "table (aligned text), md (Markdown), csv, or bmf (Bencher Metric Format JSON of the verified results).", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "md", "csv", "bmf");
         var cmd = new Command("report", "Render a results file as a table, Markdown or CSV.") { file, format };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
@@ -23,6 +23,12 @@ internal static class ReportCommand
             }
 
             ResultsDocument doc = ResultsFile.Read(path);
+            if (pr.GetValue(format) == "bmf")
+            {
+                stdout.WriteLine(ChipKit.Harness.Gate.BmfWriter.Write(doc.Results));
+                return doc.Results.Any(r => r.Status == "failed") ? CliApp.ExitFailed : CliApp.ExitOk;
+            }
+
             ReportFormat f = Enum.Parse<ReportFormat>(pr.GetValue(format)!, ignoreCase: true);
             if (f == ReportFormat.Md)
             {

@@ -30,17 +30,19 @@ internal static class RunCommand
             HelpName = "SPEC",
         };
         var device = new Option<string?>("--device", "-d") { Description = "Comma-separated device ids (see `chipkit devices`), or all. Default: every available device.", HelpName = "ID,..." };
-        var threads = new Option<int>("--threads", "-t") { Description = "Threads for the CPU device (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads", "-t") { Description = "Threads of the CPU device and of ort's intra-op pool (0 = all cores).", DefaultValueFactory = _ => 0 };
         var minTime = new Option<string>("--min-time") { Description = "Measure each workload at least this long: 0.5s, 500ms, 2 (seconds).", DefaultValueFactory = _ => "0.5s", HelpName = "TIME" };
         var warmup = new Option<string>("--warmup") { Description = "Untimed runs before sampling, for at least this long (JIT tier-up, caches).", DefaultValueFactory = _ => "0.1s", HelpName = "TIME" };
         var minSamples = new Option<int>("--min-samples") { Description = "Take at least this many timing samples.", DefaultValueFactory = _ => 5 };
         var seed = new Option<int>("--seed") { Description = "Seed of the generated operands.", DefaultValueFactory = _ => 42 };
         var output = new Option<string?>("--out", "-o") { Description = "Results file to write. Default: results/chipkit-YYYYMMDD-HHMMSS.json.", HelpName = "FILE" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Do not print progress lines on stderr." };
+        var kernels = new Option<string?>("--kernels") { Description = "OpenCL C sources to use instead of the built-in kernels/ (same layout and entry points: gemm/, conv/, quant/, common/).", HelpName = "DIR" };
+        var compare = new Option<string?>("--compare") { Description = "A device of --device to compare with (e.g. ort): adds a ratio column (gops / the peer's gops on the same workload) to the table and a compare object to each result.", HelpName = "PEER" };
 
         var cmd = new Command("run", "Run workloads on devices, verify every output against the oracle, and time them.")
         {
-            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet,
+            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet, compare, kernels,
         };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
@@ -74,12 +76,18 @@ internal static class RunCommand
             }
 
             workloads.AddRange(specs.Select(WorkloadSpec.Parse));
-            IReadOnlyList<IDevice> devices = Backends.Registry.Open(pr.GetValue(device), new DeviceOptions(t));
+            IReadOnlyList<IDevice> devices = Backends.Registry.Open(pr.GetValue(device), new DeviceOptions(t, KernelsDir: pr.GetValue(kernels)));
             string outPath = pr.GetValue(output) ?? Path.Combine("results", $"chipkit-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
 
             try
             {
-                return Execute(workloads, devices, options, outPath, suiteName ?? (specs.Length == 0 ? "quick" : null), t, pr.GetValue(quiet), stdout, stderr);
+                string? peer = pr.GetValue(compare);
+                if (peer is not null && !devices.Any(d => d.Info.Id == peer))
+                {
+                    throw new ChipKitInputException($"--compare '{peer}': not one of the devices of this run ({string.Join(", ", devices.Select(d => d.Info.Id))}); add it to --device");
+                }
+
+                return Execute(workloads, devices, options, outPath, suiteName ?? (specs.Length == 0 ? "quick" : null), t, pr.GetValue(quiet), stdout, stderr, peer);
             }
             finally
             {
@@ -92,7 +100,7 @@ internal static class RunCommand
         return cmd;
     }
 
-    private static int Execute(List<Workload> workloads, IReadOnlyList<IDevice> devices, RunOptions options, string outPath, string? suiteName, int threads, bool quiet, TextWriter stdout, TextWriter stderr)
+    private static int Execute(List<Workload> workloads, IReadOnlyList<IDevice> devices, RunOptions options, string outPath, string? suiteName, int threads, bool quiet, TextWriter stdout, TextWriter stderr, string? peer = null)
     {
         var doc = new ResultsDocument
         {
@@ -117,8 +125,9 @@ internal static class RunCommand
         };
         ResultsFile.WriteAtomic(outPath, doc);
 
-        int[] widths = ResultTable.LiveWidths(Math.Min(workloads.Max(w => w.Spec.Length), 72));
-        stdout.WriteLine(ResultTable.FormatRow(ResultTable.Columns, widths));
+        int workloadWidth = Math.Min(workloads.Max(w => w.Spec.Length), 72);
+        int[] widths = peer is null ? ResultTable.LiveWidths(workloadWidth) : ResultTable.LiveWidthsWithRatio(workloadWidth);
+        stdout.WriteLine(ResultTable.FormatRow(peer is null ? ResultTable.Columns : ResultTable.ColumnsWithRatio, widths));
         stdout.WriteLine(ResultTable.FormatRow(widths.Select(w => new string('-', w)).ToArray(), widths));
 
         var runner = new BenchmarkRunner(options);
@@ -127,11 +136,30 @@ internal static class RunCommand
             runner.Progress += p => stderr.WriteLine($"[{p.Index}/{p.Total}] {p.Workload} on {p.Device} ...");
         }
 
+        var pending = new List<ResultRecord>();
         runner.ResultReady += r =>
         {
             doc.Results.Add(r);
             ResultsFile.WriteAtomic(outPath, doc);
-            stdout.WriteLine(ResultTable.FormatRow(ResultTable.Cells(r), widths));
+            if (peer is null)
+            {
+                stdout.WriteLine(ResultTable.FormatRow(ResultTable.Cells(r), widths));
+                return;
+            }
+
+            // With --compare, a workload's rows are printed once all its devices (the peer included) have a result.
+            pending.Add(r);
+            if (pending.Count == devices.Count)
+            {
+                AddComparison(pending, peer);
+                ResultsFile.WriteAtomic(outPath, doc);
+                foreach (ResultRecord x in pending)
+                {
+                    stdout.WriteLine(ResultTable.FormatRow(ResultTable.CellsWithRatio(x), widths));
+                }
+
+                pending.Clear();
+            }
         };
         runner.Run(workloads, devices);
 
@@ -139,6 +167,28 @@ internal static class RunCommand
         stdout.WriteLine(ResultTable.Summary(doc.Results));
         stdout.WriteLine($"results: {outPath}");
         return doc.Results.Any(r => r.Status == "failed") ? CliApp.ExitFailed : CliApp.ExitOk;
+    }
+
+    /// <summary>Gives every non-peer result of one workload its <c>compare</c> record against the peer's result.</summary>
+    internal static void AddComparison(IReadOnlyList<ResultRecord> sameWorkload, string peer)
+    {
+        ResultRecord? p = sameWorkload.FirstOrDefault(x => x.Device == peer);
+        if (p is null)
+        {
+            return;
+        }
+
+        foreach (ResultRecord x in sameWorkload.Where(x => x.Device != peer))
+        {
+            bool both = x.Gops is > 0 && p.Gops is > 0;
+            x.Compare = new CompareRecord
+            {
+                Peer = peer,
+                PeerStatus = p.Status,
+                PeerGops = p.Gops,
+                Ratio = both ? x.Gops!.Value / p.Gops!.Value : null,
+            };
+        }
     }
 
     /// <summary>Parses "0.5s", "500ms", "2" (seconds).</summary>

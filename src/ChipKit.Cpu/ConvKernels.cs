@@ -21,7 +21,7 @@ internal static class ConvGeometry
         return (Math.Min(lo, hi), hi);
     }
 
-    /// <summary>Runs body(0..count) on up to <paramref name="threads"/> threads; inline (no allocation) when one.</summary>
+    /// <summary>Runs body(0..count) on up to <paramref name="threads"/> threads (<see cref="WorkerPool"/>: no allocation either way).</summary>
     public static void For(int count, int threads, Action<int> body)
     {
         if (threads <= 1 || count <= 1)
@@ -34,7 +34,7 @@ internal static class ConvGeometry
             return;
         }
 
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        WorkerPool.For(count, threads, body);
     }
 }
 

@@ -145,22 +145,74 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
         RunParallel(call, scratch, parts, splitN);
     }
 
-    /// <summary>Kept apart from <see cref="Run"/> so the lambda's closure is only allocated when threads are used.</summary>
-    private void RunParallel(QGemmCall c, QGemmScratch scratch, int parts, bool splitN)
+    /// <summary>One job object per engine (no allocation per Run); the pool runs one region at a time.</summary>
+    private ParallelJob? _job;
+
+    private void RunParallel(in QGemmCall c, QGemmScratch scratch, int parts, bool splitN)
     {
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        ParallelJob job = _job ??= new ParallelJob(this);
+        if (!Monitor.TryEnter(job))
         {
-            if (splitN)
+            // Another thread is running this engine: run these parts on this thread with their own state.
+            new ParallelJob(this).Set(c, scratch, parts, splitN).RunInline();
+            return;
+        }
+
+        try
+        {
+            job.Set(c, scratch, parts, splitN);
+            WorkerPool.Run(job, parts);
+        }
+        finally
+        {
+            job.Clear();
+            Monitor.Exit(job);
+        }
+    }
+
+    private sealed class ParallelJob(QGemmEngine<TL, TV> owner) : IParallelJob
+    {
+        private QGemmCall _c;
+        private QGemmScratch? _scratch;
+        private int _parts;
+        private bool _splitN;
+
+        public ParallelJob Set(in QGemmCall c, QGemmScratch scratch, int parts, bool splitN)
+        {
+            _c = c;
+            _scratch = scratch;
+            _parts = parts;
+            _splitN = splitN;
+            return this;
+        }
+
+        public void Clear()
+        {
+            _c = default;
+            _scratch = null;
+        }
+
+        public void RunInline()
+        {
+            for (int t = 0; t < _parts; t++)
             {
-                (int n0, int n1) = Sgemm.Range(t, parts, c.N, NR);
-                Block(c, scratch, t, 0, c.M, n0, n1);
+                Execute(t);
+            }
+        }
+
+        public void Execute(int t)
+        {
+            if (_splitN)
+            {
+                (int n0, int n1) = Sgemm.Range(t, _parts, _c.N, NR);
+                owner.Block(_c, _scratch!, t, 0, _c.M, n0, n1);
             }
             else
             {
-                (int m0, int m1) = Sgemm.Range(t, parts, c.M, MR);
-                Block(c, scratch, t, m0, m1, 0, c.N);
+                (int m0, int m1) = Sgemm.Range(t, _parts, _c.M, MR);
+                owner.Block(_c, _scratch!, t, m0, m1, 0, _c.N);
             }
-        });
+        }
     }
 
     /// <summary>Packs k-pairs [p0, p0+kcp) of A16 rows [i0, i0+mc) as [ceil(mc/MR)][kcp][MR] int32 pairs.</summary>

@@ -5,7 +5,7 @@ using ChipKit.Cpu;
 namespace ChipKit.Harness.Devices;
 
 /// <summary>Options every device provider may use.</summary>
-public sealed record DeviceOptions(int Threads = 0);
+public sealed record DeviceOptions(int Threads = 0, string? KernelsDir = null);
 
 /// <summary>A backend's door into the registry: it lists its devices and opens one by id.</summary>
 public interface IDeviceProvider

@@ -42,12 +42,28 @@ public static class ResultTable
     /// <summary>Column widths for a fixed workload column width, for printing rows as they arrive.</summary>
     public static int[] LiveWidths(int workloadWidth) => [Math.Max(workloadWidth, 8), 6, 30, 7, 10, 8, 6, 15, 8, 6];
 
+    /// <summary>The extra column of `--compare PEER`: this result's gops over the peer's on the same workload.</summary>
+    public const string RatioColumn = "ratio";
+
+    /// <summary><see cref="Columns"/> plus <see cref="RatioColumn"/>.</summary>
+    public static string[] ColumnsWithRatio => [.. Columns, RatioColumn];
+
+    /// <summary><see cref="Cells(ResultRecord)"/> plus the ratio cell ("-" where there is none, e.g. on the peer itself).</summary>
+    public static string[] CellsWithRatio(ResultRecord r) => [.. Cells(r), RatioCell(r)];
+
+    /// <summary><see cref="LiveWidths"/> plus the ratio column.</summary>
+    public static int[] LiveWidthsWithRatio(int workloadWidth) => [.. LiveWidths(workloadWidth), 6];
+
+    private static string RatioCell(ResultRecord r) => r.Compare is null ? "-"
+        : r.Compare.Ratio is double x ? x.ToString("0.00", CultureInfo.InvariantCulture)
+        : $"({r.Compare.Peer} {r.Compare.PeerStatus})";
+
     public static string FormatRow(string[] cells, int[] widths)
     {
         var sb = new StringBuilder();
         for (int i = 0; i < cells.Length; i++)
         {
-            bool numeric = i is 4 or 5 or 6;
+            bool numeric = i is 4 or 5 or 6 or 10;
             sb.Append(numeric ? cells[i].PadLeft(widths[i]) : cells[i].PadRight(widths[i]));
             if (i < cells.Length - 1)
             {
@@ -60,12 +76,14 @@ public static class ResultTable
 
     public static string Render(IReadOnlyList<ResultRecord> results, ReportFormat format)
     {
-        List<string[]> rows = results.Select(Cells).ToList();
+        bool withRatio = results.Any(r => r.Compare is not null);
+        string[] columns = withRatio ? ColumnsWithRatio : Columns;
+        List<string[]> rows = results.Select(r => withRatio ? CellsWithRatio(r) : Cells(r)).ToList();
         var sb = new StringBuilder();
         switch (format)
         {
             case ReportFormat.Csv:
-                sb.AppendLine(string.Join(',', Columns));
+                sb.AppendLine(string.Join(',', columns));
                 foreach (string[] row in rows)
                 {
                     sb.AppendLine(string.Join(',', row.Select(Csv)));
@@ -73,8 +91,8 @@ public static class ResultTable
 
                 break;
             case ReportFormat.Md:
-                sb.AppendLine("| " + string.Join(" | ", Columns) + " |");
-                sb.AppendLine("|" + string.Concat(Columns.Select((c, i) => i is 4 or 5 or 6 ? "---:|" : "---|")));
+                sb.AppendLine("| " + string.Join(" | ", columns) + " |");
+                sb.AppendLine("|" + string.Concat(columns.Select((c, i) => i is 4 or 5 or 6 ? "---:|" : "---|")));
                 foreach (string[] row in rows)
                 {
                     sb.AppendLine("| " + string.Join(" | ", row.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
@@ -82,8 +100,8 @@ public static class ResultTable
 
                 break;
             default:
-                int[] widths = Columns.Select((c, i) => Math.Max(c.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
-                sb.AppendLine(FormatRow(Columns, widths));
+                int[] widths = columns.Select((c, i) => Math.Max(c.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+                sb.AppendLine(FormatRow(columns, widths));
                 sb.AppendLine(FormatRow(widths.Select(w => new string('-', w)).ToArray(), widths));
                 foreach (string[] row in rows)
                 {

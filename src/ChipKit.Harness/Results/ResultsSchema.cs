@@ -82,6 +82,15 @@ public sealed class ResultRecord
     public ErrorRecord? Error { get; set; }
     public double Ops { get; set; }
     public SecondsRecord? Seconds { get; set; }
+
+    /// <summary>
+    /// Process CPU time (all threads, user + kernel) per run, sampled alongside <see cref="Seconds"/> for wall-clock
+    /// timed kernels; null for modeled and device-timed ones. A kernel using T threads fully shows about T times its
+    /// wall time. Steadier than wall time on a shared machine (time the process is descheduled is not counted).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SecondsRecord? CpuSeconds { get; set; }
+
     public string TimeSource { get; set; } = "wall";
 
     /// <summary>Modeled cycles per run (modeled devices only).</summary>
@@ -91,6 +100,21 @@ public sealed class ResultRecord
     /// <summary>Giga-operations per second from the median time; null unless the result is ok.</summary>
     public double? Gops { get; set; }
     public EnergyRecord Energy { get; set; } = new();
+
+    /// <summary>This result against the same workload on the peer device of `--compare` (absent without it and on the peer's own results).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CompareRecord? Compare { get; set; }
+}
+
+/// <summary>`--compare PEER`: the peer's throughput on the same workload in the same run, and ratio = gops / peer_gops (above 1: faster than the peer).</summary>
+public sealed class CompareRecord
+{
+    public string Peer { get; set; } = "";
+
+    /// <summary>The peer result's status (ok, failed, skipped); peer_gops and ratio are null unless both results are ok.</summary>
+    public string PeerStatus { get; set; } = "";
+    public double? PeerGops { get; set; }
+    public double? Ratio { get; set; }
 }
 
 /// <summary>Largest deviation from the oracle. Floats: max_rel is normwise (|y-ref| / sum|a*b|); integers: bound 0 (bit-exact).</summary>

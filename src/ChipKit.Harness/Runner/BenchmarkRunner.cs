@@ -143,8 +143,10 @@ public sealed class BenchmarkRunner(RunOptions options)
                 }
 
                 double measured = 0;
+                var cpuSamples = new List<double>();
                 while ((measured < Options.MinTimeSeconds || samples.Count < Options.MinSamples) && samples.Count < Options.MaxSamples)
                 {
+                    TimeSpan cpu0 = Environment.CpuUsage.TotalTime;
                     long t0 = Stopwatch.GetTimestamp();
                     double deviceSeconds = 0;
                     for (int i = 0; i < runsPerSample; i++)
@@ -160,6 +162,7 @@ public sealed class BenchmarkRunner(RunOptions options)
                     }
 
                     double wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                    cpuSamples.Add((Environment.CpuUsage.TotalTime - cpu0).TotalSeconds / runsPerSample);
                     measured += wall;
                     samples.Add((timed is not null ? deviceSeconds : wall) / runsPerSample);
                 }
@@ -186,6 +189,20 @@ public sealed class BenchmarkRunner(RunOptions options)
                     Cv = SampleStats.Cv(samples),
                     RunsPerSample = runsPerSample,
                 };
+                if (timed is null)
+                {
+                    // Process CPU time (every thread) per run, next to the wall clock; see ResultRecord.CpuSeconds.
+                    r.CpuSeconds = new SecondsRecord
+                    {
+                        Samples = cpuSamples,
+                        Median = SampleStats.Median(cpuSamples),
+                        Min = cpuSamples.Min(),
+                        Max = cpuSamples.Max(),
+                        Cv = SampleStats.Cv(cpuSamples),
+                        RunsPerSample = runsPerSample,
+                    };
+                }
+
                 r.Gops = w.Ops / median / 1e9;
                 r.Verified = true;
                 r.Status = "ok";

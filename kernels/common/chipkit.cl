@@ -1,0 +1,76 @@
+/*
+ * ChipKit OpenCL C common definitions (OpenCL C 1.2). The host prepends every file of common/ to each kernel file
+ * and passes the tile sizes it chose for the device as -D options:
+ *   TM, TN   rows / columns of the output tile of one work-group
+ *   TK       depth of the reduction slice staged in local memory
+ *   RM, RN   rows / columns of the register block of one work-item (TM % RM == 0, TN % RN == 0)
+ * The work-group is (TN/RN) x (TM/RM) work-items: dimension 0 walks columns, dimension 1 rows.
+ * CHIPKIT_FP64 is defined when the device has cl_khr_fp64 (then requantisation runs on the device).
+ */
+#ifndef TM
+#error "the host must define TM, TN, TK, RM, RN"
+#endif
+
+#define WG_M (TM / RM)
+#define WG_N (TN / RN)
+#define WG_SIZE (WG_M * WG_N)
+
+#ifdef CHIPKIT_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+/* Exactly ChipKit.Core.Descriptors.Requantize.Apply: the product in double, round half to even (rint in the default
+   rounding mode), plus the zero point, saturated to [lo, hi]. */
+inline int chipkit_requant(int acc, double mult, int zp, int lo, int hi)
+{
+    double v = rint((double)acc * mult) + (double)zp;
+    return v < (double)lo ? lo : (v > (double)hi ? hi : (int)v);
+}
+#define MULT_T double
+#else
+/* Without fp64 the multipliers buffer is never read (the host requantises); it is typed as 64-bit integers. */
+#define MULT_T ulong
+#endif
+
+/* An 8-bit tensor element as an int: s8 data are the same bits read as signed char. */
+#define LOAD8(p, i, is_signed) ((is_signed) ? (int)(((__global const char*)(p))[(i)]) : (int)((p)[(i)]))
+
+/*
+ * The tiled, register-blocked implicit-GEMM body: out[GM x GN] = sum over GK of a(m,k) * b(k,n).
+ * Needs in scope: ints GM, GN, GK; __local TILE_T As[TK][TM], Bs[TK][TN] declared at kernel scope; macros
+ * LOAD_A(m, k) and LOAD_B(k, n) (called only inside the bounds; they return TILE_T) and STORE(m, n, acc)
+ * (called only inside the bounds). Tiles outside the bounds are zero-filled, so any GM, GN, GK works.
+ */
+#define CHIPKIT_TILED_BODY(TILE_T, ACC_T)                                                          \
+    const int tx = get_local_id(0), ty = get_local_id(1);                                          \
+    const int lid = ty * WG_N + tx;                                                                \
+    const int m0 = get_group_id(1) * TM, n0 = get_group_id(0) * TN;                                \
+    ACC_T acc[RM][RN];                                                                             \
+    for (int i = 0; i < RM; i++)                                                                   \
+        for (int j = 0; j < RN; j++)                                                               \
+            acc[i][j] = 0;                                                                         \
+    for (int k0 = 0; k0 < GK; k0 += TK) {                                                          \
+        for (int e = lid; e < TK * TM; e += WG_SIZE) {                                             \
+            const int mm = e / TK, kk = e % TK, gm = m0 + mm, gk = k0 + kk;                        \
+            As[kk][mm] = (gm < GM && gk < GK) ? LOAD_A(gm, gk) : (TILE_T)0;                        \
+        }                                                                                          \
+        for (int e = lid; e < TK * TN; e += WG_SIZE) {                                             \
+            const int kk = e / TN, nn = e % TN, gn = n0 + nn, gk = k0 + kk;                        \
+            Bs[kk][nn] = (gn < GN && gk < GK) ? LOAD_B(gk, gn) : (TILE_T)0;                        \
+        }                                                                                          \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                              \
+        for (int kk = 0; kk < TK; kk++) {                                                          \
+            TILE_T a[RM], b[RN];                                                                   \
+            for (int i = 0; i < RM; i++) a[i] = As[kk][ty * RM + i];                               \
+            for (int j = 0; j < RN; j++) b[j] = Bs[kk][tx * RN + j];                               \
+            for (int i = 0; i < RM; i++)                                                           \
+                for (int j = 0; j < RN; j++)                                                       \
+                    acc[i][j] += (ACC_T)(a[i] * b[j]);                                             \
+        }                                                                                          \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                              \
+    }                                                                                              \
+    for (int i = 0; i < RM; i++) {                                                                 \
+        const int gm = m0 + ty * RM + i;                                                           \
+        for (int j = 0; j < RN; j++) {                                                             \
+            const int gn = n0 + tx * RN + j;                                                       \
+            if (gm < GM && gn < GN) { STORE(gm, gn, acc[i][j]); }                                  \
+        }                                                                                          \
+    }

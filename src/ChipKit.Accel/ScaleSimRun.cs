@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text;
+
+namespace ChipKit.Accel;
+
+/// <summary>
+/// `chipkit sim`: a SCALE-Sim config and topology run through ChipKit's model. The array, dataflow and SRAM sizes come
+/// from the config, the energy table and operating point from a module (SCALE-Sim has none). Words are one byte, as in
+/// SCALE-Sim. With <c>InterfaceBandwidth: CALC</c> SCALE-Sim sizes the DRAM bandwidth so nothing stalls, and so does
+/// ChipKit; with <c>USER</c> the DRAM interface moves <c>Bandwidth</c> words per cycle and stalls come from
+/// <see cref="CostModel"/>'s estimate.
+/// </summary>
+public sealed class ScaleSimRun
+{
+    public ScaleSimRun(ScaleSimConfig config, IReadOnlyList<Layer> layers, ModuleSpec energyModule, string? point = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(energyModule);
+        Config = config;
+        Module = energyModule.With(config.ArrayHeight, config.ArrayWidth, config.Dataflow,
+            new BufferTriple(config.IfmapSramKb, config.FilterSramKb, config.OfmapSramKb));
+        Point = Module.Point(point);
+        if (!Module.Supports(MacType.Int8))
+        {
+            throw new Core.ChipKitInputException($"--module {energyModule.Name}: declares no int8 MAC energy; `chipkit sim` models SCALE-Sim's one-byte words as int8");
+        }
+
+        var results = new List<LayerCost>(layers.Count);
+        foreach (Layer l in layers)
+        {
+            ComputeResult c = SystolicModel.Compute(l, Module.Rows, Module.Cols, Module.Dataflow);
+            Traffic t = CostModel.Estimate(l, c, Module, WordSizes.OneByte);
+            double bw = config.UserBandwidth ? config.Bandwidth : double.PositiveInfinity;
+            results.Add(CostModel.Combine(l, c, t, Module, MacType.Int8, Point, bw));
+        }
+
+        Layers = results;
+    }
+
+    public ScaleSimConfig Config { get; }
+
+    public ModuleSpec Module { get; }
+
+    public OperatingPoint Point { get; }
+
+    public IReadOnlyList<LayerCost> Layers { get; }
+
+    private static string F(double d) => d.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Name(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
+
+    /// <summary>SCALE-Sim's COMPUTE_REPORT columns; utilisation counts stalls as SCALE-Sim does (MACs / (total cycles * PEs)).</summary>
+    public string ComputeReport()
+    {
+        var sb = new StringBuilder("layer,total_cycles,stall_cycles,overall_util_pct,mapping_efficiency_pct,compute_util_pct\n");
+        foreach (LayerCost l in Layers)
+        {
+            double util = (double)(l.Layer.Macs * 100) / (l.TotalCycles * (long)Module.Rows * Module.Cols);
+            sb.Append(CultureInfo.InvariantCulture, $"{Name(l.Layer.Name)},{l.TotalCycles},{l.StallCycles},{F(util)},{F(l.Compute.MappingEfficiencyPct)},{F(l.Compute.ComputeUtilPct)}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>SRAM accesses are SCALE-Sim's counts (words); DRAM accesses ChipKit's estimate (words).</summary>
+    public string AccessReport()
+    {
+        var sb = new StringBuilder("layer,sram_ifmap_reads,sram_filter_reads,sram_ofmap_writes,dram_ifmap_reads,dram_filter_reads,dram_ofmap_writes,dram_ofmap_reads\n");
+        foreach (LayerCost l in Layers)
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"{Name(l.Layer.Name)},{l.Compute.IfmapSramReads},{l.Compute.FilterSramReads},{l.Compute.OfmapSramWrites},{F(l.Traffic.IfmapDramRead)},{F(l.Traffic.FilterDramRead)},{F(l.Traffic.OfmapDramWrite)},{F(l.Traffic.OfmapDramRead)}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Average words per cycle over the layer's total cycles.</summary>
+    public string BandwidthReport()
+    {
+        var sb = new StringBuilder("layer,avg_ifmap_sram_bw,avg_filter_sram_bw,avg_ofmap_sram_bw,avg_ifmap_dram_bw,avg_filter_dram_bw,avg_ofmap_dram_bw\n");
+        foreach (LayerCost l in Layers)
+        {
+            double c = l.TotalCycles;
+            sb.Append(CultureInfo.InvariantCulture,
+                $"{Name(l.Layer.Name)},{F(l.Compute.IfmapSramReads / c)},{F(l.Compute.FilterSramReads / c)},{F(l.Compute.OfmapSramWrites / c)},{F(l.Traffic.IfmapDramRead / c)},{F(l.Traffic.FilterDramRead / c)},{F((l.Traffic.OfmapDramWrite + l.Traffic.OfmapDramRead) / c)}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    public static readonly string[] EnergyKeys = ["mac", "register_file", "sram_ifmap", "sram_filter", "sram_ofmap", "dram", "leakage"];
+
+    /// <summary>Per layer: cycles, seconds at the operating point, energy by component (joules), TOPS/W and energy-delay product; then a total row.</summary>
+    public string EnergyReport()
+    {
+        var sb = new StringBuilder("layer,total_cycles,seconds," + string.Join(",", EnergyKeys.Select(k => k + "_j")) + ",total_j,tops_per_w,edp_js\n");
+        long cycles = 0;
+        double seconds = 0, ops = 0;
+        var sums = EnergyKeys.ToDictionary(k => k, _ => 0.0);
+        foreach (LayerCost l in Layers)
+        {
+            double j = l.Joules;
+            sb.Append(CultureInfo.InvariantCulture, $"{Name(l.Layer.Name)},{l.TotalCycles},{F(l.Seconds)},{string.Join(",", EnergyKeys.Select(k => F(l.EnergyJ[k])))},{F(j)},{F(2.0 * l.Layer.Macs / j / 1e12)},{F(j * l.Seconds)}\n");
+            cycles += l.TotalCycles;
+            seconds += l.Seconds;
+            ops += 2.0 * l.Layer.Macs;
+            foreach (string k in EnergyKeys)
+            {
+                sums[k] += l.EnergyJ[k];
+            }
+        }
+
+        double total = sums.Values.Sum();
+        sb.Append(CultureInfo.InvariantCulture, $"TOTAL,{cycles},{F(seconds)},{string.Join(",", EnergyKeys.Select(k => F(sums[k])))},{F(total)},{F(ops / total / 1e12)},{F(total * seconds)}\n");
+        return sb.ToString();
+    }
+}

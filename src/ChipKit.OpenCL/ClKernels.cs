@@ -1,0 +1,318 @@
+using ChipKit.Core.Descriptors;
+using ChipKit.Core.Devices;
+using ChipKit.Core.Workloads;
+
+namespace ChipKit.OpenCL;
+
+/// <summary>The ordered kernel lists of an OpenCL device.</summary>
+internal static class ClKernels
+{
+    public static Dictionary<string, KernelList> Lists(OpenClDevice d)
+    {
+        ClTiling f32 = ClTiling.Choose(d.Desc, sizeof(float));
+        ClTiling i32 = ClTiling.Choose(d.Desc, sizeof(int));
+        string requant = d.Desc.HasFp64 ? "" : ".hostrequant";
+        return new Dictionary<string, KernelList>
+        {
+            ["gemm"] = new KernelList(
+            [
+                new KernelEntry($"opencl.gemm.f32.tiled.{f32}", wl => wl is GemmWorkload, wl => new ClGemmKernel(d, ((GemmWorkload)wl).Desc, f32)),
+            ]),
+            ["conv"] = new KernelList(
+            [
+                new KernelEntry("opencl.conv.f32.depthwise", wl => wl is ConvWorkload c && ClConvKernel.IsDepthwise(c.Desc), wl => new ClConvKernel(d, (ConvWorkload)wl, f32, depthwise: true)),
+                new KernelEntry($"opencl.conv.f32.igemm.{f32}", wl => wl is ConvWorkload, wl => new ClConvKernel(d, (ConvWorkload)wl, f32, depthwise: false)),
+            ]),
+            ["qgemm"] = new KernelList(
+            [
+                new KernelEntry($"opencl.qgemm.tiled.{i32}{requant}", wl => wl is QGemmWorkload, wl => new ClQGemmKernel(d, ((QGemmWorkload)wl).Desc, i32)),
+            ]),
+            ["qconv"] = new KernelList(
+            [
+                new KernelEntry($"opencl.qconv.igemm.{i32}{requant}", wl => wl is QConvWorkload, wl => new ClQConvKernel(d, ((QConvWorkload)wl).Desc, i32)),
+            ]),
+        };
+    }
+
+    internal static string Fp64Define(OpenClDevice d) => d.Desc.HasFp64 ? " -DCHIPKIT_FP64=1" : "";
+}
+
+/// <summary>fp32 GEMM: kernels/gemm/sgemm.cl, entry sgemm.</summary>
+internal sealed class ClGemmKernel : ClKernelBase
+{
+    private readonly GemmDesc _d;
+    private readonly ClTiling _t;
+    private GemmData? _data;
+    private nint _y;
+
+    public ClGemmKernel(OpenClDevice device, GemmDesc d, ClTiling t)
+        : base(device, $"opencl.gemm.f32.tiled.{t}", "gemm/sgemm.cl", "sgemm", Options(d, t))
+    {
+        _d = d;
+        _t = t;
+    }
+
+    private static string Options(GemmDesc d, ClTiling t) =>
+        $"{t.Defines} -DTRANS_A={(d.TransA ? 1 : 0)} -DTRANS_B={(d.TransB ? 1 : 0)} -DVEC_A={(d.Lda % 4 == 0 ? 1 : 0)} -DVEC_B={(d.Ldb % 4 == 0 ? 1 : 0)}";
+
+    public override void Prepare(OpData data)
+    {
+        var g = (GemmData)data;
+        ReleaseBuffers();
+        _data = g;
+        nint a = Upload<float>(g.A), b = Upload<float>(g.B);
+        nint c = g.C is not null && _d.Beta != 0f ? Upload<float>(g.C) : Buffer(16);
+        _y = Buffer(4L * _d.M * _d.N);
+        Arg(0, _d.M);
+        Arg(1, _d.N);
+        Arg(2, _d.K);
+        ArgBuffer(3, a);
+        Arg(4, _d.Lda);
+        ArgBuffer(5, b);
+        Arg(6, _d.Ldb);
+        ArgBuffer(7, c);
+        ArgBuffer(8, _y);
+        Arg(9, _d.Alpha);
+        Arg(10, _d.Beta);
+        Arg(11, _d.Beta != 0f ? 1 : 0);
+    }
+
+    protected override (nuint[] Global, nuint[] Local) Range =>
+        ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
+
+    protected override void ReadBack() => Download<float>(_y, _data!.Y);
+}
+
+/// <summary>Shared argument block of the conv kernels (the CONV_ARGS of kernels/conv/conv2d.cl).</summary>
+internal static class ConvArgs
+{
+    public static int[] Of(Conv2dDesc c) =>
+        [c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.P, c.Q, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW, c.Groups];
+
+    /// <summary>Implicit-GEMM range: (ceil(N*P*Q / TN) * TN/RN, ceil(Kg / TM) * TM/RM, groups).</summary>
+    public static (nuint[], nuint[]) IgemmRange(Conv2dDesc c, ClTiling t) =>
+        ([(nuint)(((long)c.N * c.P * c.Q + t.TN - 1) / t.TN * t.WgN), (nuint)((c.Kg + t.TM - 1) / t.TM * t.WgM), (nuint)c.Groups],
+         [(nuint)t.WgN, (nuint)t.WgM, 1]);
+}
+
+/// <summary>fp32 conv: kernels/conv/conv2d.cl, entries conv2d_igemm and conv2d_depthwise.</summary>
+internal sealed class ClConvKernel : ClKernelBase
+{
+    private const int DwLocal = 8;
+    private readonly Conv2dDesc _d;
+    private readonly ClTiling _t;
+    private readonly bool _hasBias, _depthwise;
+    private ConvData? _data;
+    private nint _y;
+
+    public ClConvKernel(OpenClDevice device, ConvWorkload wl, ClTiling t, bool depthwise)
+        : base(device, depthwise ? "opencl.conv.f32.depthwise" : $"opencl.conv.f32.igemm.{t}", "conv/conv2d.cl",
+            depthwise ? "conv2d_depthwise" : "conv2d_igemm", $"{t.Defines} -DNHWC={(wl.Desc.Layout == TensorLayout.Nhwc ? 1 : 0)}")
+    {
+        _d = wl.Desc;
+        _t = t;
+        _hasBias = wl.HasBias;
+        _depthwise = depthwise;
+    }
+
+    public static bool IsDepthwise(Conv2dDesc d) => d.Groups == d.C && d.Groups == d.K;
+
+    public override void Prepare(OpData data)
+    {
+        var c = (ConvData)data;
+        ReleaseBuffers();
+        _data = c;
+        int[] args = ConvArgs.Of(_d);
+        for (uint i = 0; i < args.Length; i++)
+        {
+            Arg(i, args[i]);
+        }
+
+        uint n = (uint)args.Length;
+        ArgBuffer(n, Upload<float>(c.X));
+        ArgBuffer(n + 1, Upload<float>(c.W));
+        ArgBuffer(n + 2, _hasBias && c.Bias is not null ? Upload<float>(c.Bias) : Buffer(16));
+        Arg(n + 3, _hasBias && c.Bias is not null ? 1 : 0);
+        _y = Buffer(4L * _d.OutputElements);
+        ArgBuffer(n + 4, _y);
+    }
+
+    protected override (nuint[] Global, nuint[] Local) Range => _depthwise
+        ? ([RoundUp(_d.Q, DwLocal), RoundUp(_d.P, DwLocal), (nuint)((long)_d.N * _d.K)], [DwLocal, DwLocal, 1])
+        : ConvArgs.IgemmRange(_d, _t);
+
+    protected override void ReadBack() => Download<float>(_y, _data!.Y);
+}
+
+/// <summary>Quantisation arguments the quantised kernels share, expanded per output channel.</summary>
+internal static class QuantArgs
+{
+    public static int[] ZeroPoints(QuantParams q, int channels) => Enumerable.Range(0, channels).Select(q.ZeroPoint).ToArray();
+
+    /// <summary>Requantize.Multiplier per channel, in the same double arithmetic as the oracle.</summary>
+    public static double[] Multipliers(QuantParams x, QuantParams w, QuantParams? y, int channels) => y is null
+        ? new double[1]
+        : Enumerable.Range(0, channels).Select(ch => Requantize.Multiplier(x.Scale(0), w.Scale(ch), y.Scale(0))).ToArray();
+
+    /// <summary>Host requantisation (devices without cl_khr_fp64): the device wrote int32 accumulators.</summary>
+    public static void HostRequantize(int[] acc, byte[] y8, Func<long, int> channelOf, double[] mult, QuantParams yq, DataType yt)
+    {
+        int zp = yq.ZeroPoint(0), lo = yt.MinValue(), hi = yt.MaxValue();
+        for (long i = 0; i < acc.Length; i++)
+        {
+            y8[i] = unchecked((byte)Requantize.Apply(acc[i], mult[channelOf(i)], zp, lo, hi));
+        }
+    }
+}
+
+/// <summary>Quantised GEMM: kernels/quant/qgemm.cl, entry qgemm.</summary>
+internal sealed class ClQGemmKernel : ClKernelBase
+{
+    private readonly QGemmDesc _d;
+    private readonly ClTiling _t;
+    private readonly bool _hostRequant;
+    private QGemmData? _data;
+    private nint _y;
+    private double[] _mult = [];
+    private int[] _acc = [];
+
+    public ClQGemmKernel(OpenClDevice device, QGemmDesc d, ClTiling t)
+        : base(device, $"opencl.qgemm.tiled.{t}{(device.Desc.HasFp64 ? "" : ".hostrequant")}", "quant/qgemm.cl", "qgemm", t.Defines + ClKernels.Fp64Define(device))
+    {
+        _d = d;
+        _t = t;
+        _hostRequant = d.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
+    }
+
+    public override void Prepare(OpData data)
+    {
+        var q = (QGemmData)data;
+        ReleaseBuffers();
+        _data = q;
+        bool outQ = _d.Output == QuantOutput.Quantized && !_hostRequant;
+        _mult = QuantArgs.Multipliers(_d.AQuant, _d.BQuant, _d.YQuant, _d.N);
+        _acc = _hostRequant ? new int[(long)_d.M * _d.N] : [];
+        nint y8 = outQ ? Buffer((long)_d.M * _d.N) : Buffer(16);
+        nint y32 = outQ ? Buffer(16) : Buffer(4L * _d.M * _d.N);
+        _y = outQ ? y8 : y32;
+        Arg(0, _d.M);
+        Arg(1, _d.N);
+        Arg(2, _d.K);
+        ArgBuffer(3, Upload<byte>(q.A));
+        Arg(4, _d.AType == DataType.S8 ? 1 : 0);
+        Arg(5, _d.AQuant.ZeroPoint(0));
+        ArgBuffer(6, Upload<byte>(q.B));
+        Arg(7, _d.BType == DataType.S8 ? 1 : 0);
+        ArgBuffer(8, Upload<int>(QuantArgs.ZeroPoints(_d.BQuant, _d.N)));
+        Arg(9, outQ ? 1 : 0);
+        ArgBuffer(10, Upload<double>(_mult));
+        Arg(11, _d.YQuant?.ZeroPoint(0) ?? 0);
+        Arg(12, _d.Output == QuantOutput.Quantized ? _d.YType.MinValue() : 0);
+        Arg(13, _d.Output == QuantOutput.Quantized ? _d.YType.MaxValue() : 0);
+        ArgBuffer(14, y8);
+        ArgBuffer(15, y32);
+    }
+
+    protected override (nuint[] Global, nuint[] Local) Range =>
+        ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
+
+    protected override void ReadBack()
+    {
+        QGemmData q = _data!;
+        if (_hostRequant)
+        {
+            Download<int>(_y, _acc);
+            int n = _d.N;
+            QuantArgs.HostRequantize(_acc, q.Y8!, i => (int)(i % n), _mult, _d.YQuant!, _d.YType);
+        }
+        else if (q.Y32 is not null)
+        {
+            Download<int>(_y, q.Y32);
+        }
+        else
+        {
+            Download<byte>(_y, q.Y8!);
+        }
+    }
+}
+
+/// <summary>Quantised conv: kernels/quant/qconv.cl, entry qconv_igemm.</summary>
+internal sealed class ClQConvKernel : ClKernelBase
+{
+    private readonly QConv2dDesc _q;
+    private readonly ClTiling _t;
+    private readonly bool _hostRequant;
+    private QConvData? _data;
+    private nint _y;
+    private double[] _mult = [];
+    private int[] _acc = [];
+
+    public ClQConvKernel(OpenClDevice device, QConv2dDesc q, ClTiling t)
+        : base(device, $"opencl.qconv.igemm.{t}{(device.Desc.HasFp64 ? "" : ".hostrequant")}", "quant/qconv.cl", "qconv_igemm",
+            $"{t.Defines} -DNHWC={(q.Conv.Layout == TensorLayout.Nhwc ? 1 : 0)}{ClKernels.Fp64Define(device)}")
+    {
+        _q = q;
+        _t = t;
+        _hostRequant = q.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
+    }
+
+    public override void Prepare(OpData data)
+    {
+        var x = (QConvData)data;
+        ReleaseBuffers();
+        _data = x;
+        Conv2dDesc c = _q.Conv;
+        bool outQ = _q.Output == QuantOutput.Quantized && !_hostRequant;
+        _mult = QuantArgs.Multipliers(_q.XQuant, _q.WQuant, _q.YQuant, c.K);
+        _acc = _hostRequant ? new int[c.OutputElements] : [];
+        int[] args = ConvArgs.Of(c);
+        for (uint i = 0; i < args.Length; i++)
+        {
+            Arg(i, args[i]);
+        }
+
+        uint n = (uint)args.Length;
+        nint y8 = outQ ? Buffer(c.OutputElements) : Buffer(16);
+        nint y32 = outQ ? Buffer(16) : Buffer(4L * c.OutputElements);
+        _y = outQ ? y8 : y32;
+        ArgBuffer(n, Upload<byte>(x.X));
+        Arg(n + 1, _q.XType == DataType.S8 ? 1 : 0);
+        Arg(n + 2, _q.XQuant.ZeroPoint(0));
+        ArgBuffer(n + 3, Upload<byte>(x.W));
+        Arg(n + 4, _q.WType == DataType.S8 ? 1 : 0);
+        ArgBuffer(n + 5, Upload<int>(QuantArgs.ZeroPoints(_q.WQuant, c.K)));
+        bool bias = _q.HasBias && x.Bias is not null;
+        ArgBuffer(n + 6, bias ? Upload<int>(x.Bias) : Buffer(16));
+        Arg(n + 7, bias ? 1 : 0);
+        Arg(n + 8, outQ ? 1 : 0);
+        ArgBuffer(n + 9, Upload<double>(_mult));
+        Arg(n + 10, _q.YQuant?.ZeroPoint(0) ?? 0);
+        Arg(n + 11, _q.Output == QuantOutput.Quantized ? _q.YType.MinValue() : 0);
+        Arg(n + 12, _q.Output == QuantOutput.Quantized ? _q.YType.MaxValue() : 0);
+        ArgBuffer(n + 13, y8);
+        ArgBuffer(n + 14, y32);
+    }
+
+    protected override (nuint[] Global, nuint[] Local) Range => ConvArgs.IgemmRange(_q.Conv, _t);
+
+    protected override void ReadBack()
+    {
+        QConvData x = _data!;
+        if (_hostRequant)
+        {
+            Download<int>(_y, _acc);
+            Conv2dDesc c = _q.Conv;
+            long pq = (long)c.P * c.Q;
+            Func<long, int> channelOf = c.Layout == TensorLayout.Nhwc ? i => (int)(i % c.K) : i => (int)(i / pq % c.K);
+            QuantArgs.HostRequantize(_acc, x.Y8!, channelOf, _mult, _q.YQuant!, _q.YType);
+        }
+        else if (x.Y32 is not null)
+        {
+            Download<int>(_y, x.Y32);
+        }
+        else
+        {
+            Download<byte>(_y, x.Y8!);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using ChipKit.Core.Devices;
+using ChipKit.Core.Workloads;
+using ChipKit.Harness.Devices;
+
+namespace ChipKit.OpenCL.Tests;
+
+/// <summary>Opens every usable OpenCL device once per test run; with none, tests are ignored with the reason.</summary>
+internal static class ClTestSupport
+{
+    private static readonly Lazy<(List<IDevice> Devices, string? Reason)> Opened = new(Open);
+
+    public static IReadOnlyList<IDevice> Devices
+    {
+        get
+        {
+            (List<IDevice> devices, string? reason) = Opened.Value;
+            if (devices.Count == 0)
+            {
+                Assert.Ignore($"no OpenCL device: {reason}");
+            }
+
+            return devices;
+        }
+    }
+
+    private static (List<IDevice>, string?) Open()
+    {
+        var provider = new OpenClProvider();
+        var options = new DeviceOptions();
+        List<DeviceInfo> infos = provider.List(options).ToList();
+        var devices = infos.Where(i => i.Available).Select(i => provider.TryOpen(i.Id, options)!).ToList();
+        string? reason = devices.Count == 0 ? string.Join("; ", infos.Select(i => $"{i.Id}: {i.Reason}")) : null;
+        return (devices, reason);
+    }
+
+    /// <summary>Runs the workload on every OpenCL device (prepare, run, verify, poison, run again, verify again).</summary>
+    public static void CheckAll(string spec, int seed = 1) => CheckWorkload(WorkloadSpec.Parse(spec), seed);
+
+    public static void CheckWorkload(Workload wl, int seed)
+    {
+        string spec = wl.Spec;
+        OpData data = wl.CreateData(seed);
+        Expected expected = wl.ComputeReference(data);
+        foreach (IDevice d in Devices)
+        {
+            using IKernel kernel = d.CreateKernel(wl) ?? throw new AssertionException($"{d.Info.Id} has no kernel for {spec}");
+            wl.PoisonOutput(data);
+            kernel.Prepare(data);
+            kernel.Run();
+            VerifyOutcome first = wl.Verify(data, expected);
+            Assert.That(first.Passed, Is.True, $"{kernel.Name} on {d.Info.Id}, {spec}: {first.Message}");
+            wl.PoisonOutput(data);
+            double seconds = ((IDeviceTimedKernel)kernel).RunTimed();
+            VerifyOutcome second = wl.Verify(data, expected);
+            Assert.That(second.Passed, Is.True, $"{kernel.Name} on {d.Info.Id}, {spec} (timed run): {second.Message}");
+            Assert.That(seconds, Is.GreaterThan(0).And.LessThan(60), $"{kernel.Name}: device-event time of one run");
+        }
+    }
+}
