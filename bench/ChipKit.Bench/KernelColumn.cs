@@ -12,7 +12,7 @@ namespace ChipKit.Bench;
 /// </summary>
 public sealed class KernelColumn : IColumn
 {
-    private static readonly ConcurrentDictionary<(Type Type, string Spec, int Threads), string> Names = new();
+    private static readonly ConcurrentDictionary<(Type Type, string Spec, int Threads, string Method), string> Names = new();
 
     public string Id => "ChipKit.Kernel";
 
@@ -44,12 +44,12 @@ public sealed class KernelColumn : IColumn
         }
 
         int threads = Convert.ToInt32(benchmarkCase.Parameters[nameof(KernelBenchmark.Threads)] ?? 0, CultureInfo.InvariantCulture);
-        return Names.GetOrAdd((benchmarkCase.Descriptor.Type, spec, threads), static key =>
+        return Names.GetOrAdd((benchmarkCase.Descriptor.Type, spec, threads, benchmarkCase.Descriptor.WorkloadMethod.Name), static key =>
         {
             try
             {
                 var benchmark = (KernelBenchmark)Activator.CreateInstance(key.Type)!;
-                return benchmark.KernelNameFor(key.Spec, key.Threads) ?? "none";
+                return benchmark.KernelNameFor(key.Spec, key.Threads, key.Method) ?? "none";
             }
 #pragma warning disable CA1031 // a column must not take the summary down; the run itself reported the error
             catch (Exception e)

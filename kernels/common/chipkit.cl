@@ -4,7 +4,10 @@
  *   TM, TN   rows / columns of the output tile of one work-group
  *   TK       depth of the reduction slice staged in local memory
  *   RM, RN   rows / columns of the register block of one work-item (TM % RM == 0, TN % RN == 0)
- * The work-group is (TN/RN) x (TM/RM) work-items: dimension 0 walks columns, dimension 1 rows.
+ * The work-group is (TN/RN) x (TM/RM) work-items: dimension 0 walks columns, dimension 1 rows. Work-item (tx, ty)
+ * owns rows ty*RM .. ty*RM+RM-1 and the strided columns tx, tx+TN/RN, ..., so neighbouring work-items touch
+ * neighbouring columns: coalesced on GPUs, and one SIMD vector per row when a CPU runtime (PoCL) vectorises
+ * across work-items.
  * CHIPKIT_FP64 is defined when the device has cl_khr_fp64 (then requantisation runs on the device).
  */
 #ifndef TM
@@ -60,7 +63,7 @@ inline int chipkit_requant(int acc, double mult, int zp, int lo, int hi)
         for (int kk = 0; kk < TK; kk++) {                                                          \
             TILE_T a[RM], b[RN];                                                                   \
             for (int i = 0; i < RM; i++) a[i] = As[kk][ty * RM + i];                               \
-            for (int j = 0; j < RN; j++) b[j] = Bs[kk][tx * RN + j];                               \
+            for (int j = 0; j < RN; j++) b[j] = Bs[kk][tx + j * WG_N];                               \
             for (int i = 0; i < RM; i++)                                                           \
                 for (int j = 0; j < RN; j++)                                                       \
                     acc[i][j] += (ACC_T)(a[i] * b[j]);                                             \
@@ -70,7 +73,7 @@ inline int chipkit_requant(int acc, double mult, int zp, int lo, int hi)
     for (int i = 0; i < RM; i++) {                                                                 \
         const int gm = m0 + ty * RM + i;                                                           \
         for (int j = 0; j < RN; j++) {                                                             \
-            const int gn = n0 + tx * RN + j;                                                       \
+            const int gn = n0 + tx + j * WG_N;                                                       \
             if (gm < GM && gn < GN) { STORE(gm, gn, acc[i][j]); }                                  \
         }                                                                                          \
     }

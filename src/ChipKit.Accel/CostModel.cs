@@ -130,9 +130,18 @@ public static class CostModel
         return Combine(layer, c, tr, m, type, op, dramBytesPerCycle ?? m.DramBytesPerCycle);
     }
 
-    internal static LayerCost Combine(Layer layer, ComputeResult c, Traffic tr, ModuleSpec m, MacType type, OperatingPoint op, double bw)
+    /// <param name="untimedFillAndDrain">SCALE-Sim's convention: the first fill of the ifmap and filter buffers happens
+    /// before cycle 0 and the last drain of the ofmap buffer after the last cycle, so those bytes (at most the active
+    /// half of each buffer) take no time. ChipKit's own device model times them (false).</param>
+    internal static LayerCost Combine(Layer layer, ComputeResult c, Traffic tr, ModuleSpec m, MacType type, OperatingPoint op, double bw, bool untimedFillAndDrain = false)
     {
-        long dramCycles = (long)Math.Ceiling(tr.DramBytes / bw);
+        double timed = tr.DramBytes;
+        if (untimedFillAndDrain)
+        {
+            timed -= Math.Min(tr.IfmapDramRead, m.SramKib.Ifmap * 512) + Math.Min(tr.FilterDramRead, m.SramKib.Filter * 512) + Math.Min(tr.OfmapDramWrite, m.SramKib.Ofmap * 512);
+        }
+
+        long dramCycles = (long)Math.Ceiling(timed / bw);
         long total = Math.Max(c.Cycles, dramCycles);
         double seconds = total / (op.Mhz * 1e6);
         double v2 = (op.Volts / m.NominalVolts) * (op.Volts / m.NominalVolts);

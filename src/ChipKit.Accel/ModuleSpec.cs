@@ -74,9 +74,55 @@ public sealed record ModuleSpec(
                 $"operating point '{name}': module {Name} has {string.Join(", ", OperatingPoints.Select(p => p.Name))}");
     }
 
-    /// <summary>The same module with another array shape, dataflow or SRAM sizes (design-space exploration).</summary>
-    public ModuleSpec With(int? rows = null, int? cols = null, Dataflow? dataflow = null, BufferTriple? sramKib = null) =>
-        this with { Rows = rows ?? Rows, Cols = cols ?? Cols, Dataflow = dataflow ?? Dataflow, SramKib = sramKib ?? SramKib };
+    /// <summary>
+    /// The same module with another array shape, dataflow or SRAM sizes (design-space exploration). A resized buffer's
+    /// read and write energy per byte is scaled by <see cref="SramScaling.PjPerByte45"/>(new size) / (old size), the
+    /// Horowitz size curve; leakage power is kept as declared.
+    /// </summary>
+    public ModuleSpec With(int? rows = null, int? cols = null, Dataflow? dataflow = null, BufferTriple? sramKib = null)
+    {
+        BufferTriple s = sramKib ?? SramKib;
+        BufferTriple Scale(BufferTriple e) => new(
+            e.Ifmap * SramScaling.Ratio(SramKib.Ifmap, s.Ifmap),
+            e.Filter * SramScaling.Ratio(SramKib.Filter, s.Filter),
+            e.Ofmap * SramScaling.Ratio(SramKib.Ofmap, s.Ofmap));
+        return this with
+        {
+            Rows = rows ?? Rows, Cols = cols ?? Cols, Dataflow = dataflow ?? Dataflow, SramKib = s,
+            SramReadPjPerByte = Scale(SramReadPjPerByte), SramWritePjPerByte = Scale(SramWritePjPerByte),
+        };
+    }
+}
+
+/// <summary>
+/// SRAM access energy versus capacity, from Horowitz (ISSCC 2014, 45 nm): a 64-bit read costs 10 pJ at 8 KB, 20 pJ at
+/// 32 KB and 100 pJ at 1 MB. Between those points the energy is interpolated linearly in log(size) vs log(energy);
+/// below 8 KB the 8-32 KB slope is extended; above 1 MB the buffer is taken as 1 MB banks (100 pJ).
+/// </summary>
+public static class SramScaling
+{
+    /// <summary>pJ per byte read from a buffer of <paramref name="kib"/> KiB at 45 nm, 0.9 V.</summary>
+    public static double PjPerByte45(double kib)
+    {
+        double pj64;
+        if (kib >= 1024)
+        {
+            pj64 = 100;
+        }
+        else if (kib >= 32)
+        {
+            pj64 = 20 * Math.Pow(kib / 32, Math.Log(5) / Math.Log(32));
+        }
+        else
+        {
+            pj64 = 10 * Math.Pow(kib / 8, 0.5);
+        }
+
+        return pj64 / 8;
+    }
+
+    /// <summary>How much more (or less) a byte costs in a buffer of <paramref name="toKib"/> than of <paramref name="fromKib"/>.</summary>
+    public static double Ratio(double fromKib, double toKib) => fromKib == toKib ? 1 : PjPerByte45(toKib) / PjPerByte45(fromKib);
 }
 
 /// <summary>Reads and validates module files; knows the built-in modules.</summary>

@@ -15,26 +15,13 @@ internal static class OnnxCases
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Excluded = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    private static readonly Lazy<IReadOnlyList<(string Name, string Op)>> All = new(() =>
-        OnnxNodeTest.AllNames().Select(n => (n, OnnxNodeTest.ReadOpType(n))).ToList());
+    private static readonly Lazy<IReadOnlyList<(string Name, string Op)>> FolderList = new(() =>
+        OnnxNodeVector.AllNames().Select(n => (n, OnnxNodeVector.ReadOpType(n))).ToList());
 
-    public static IReadOnlyList<(string Name, string Op)> Folders => All.Value;
+    public static IReadOnlyList<(string Name, string Op)> Folders => FolderList.Value;
 
-    public static IEnumerable<TestCaseData> Gemm() => For("Gemm");
-
-    public static IEnumerable<TestCaseData> MatMul() => For("MatMul");
-
-    public static IEnumerable<TestCaseData> Conv() => For("Conv");
-
-    public static IEnumerable<TestCaseData> ConvInteger() => For("ConvInteger");
-
-    public static IEnumerable<TestCaseData> MatMulInteger() => For("MatMulInteger");
-
-    public static IEnumerable<TestCaseData> QLinearMatMul() => For("QLinearMatMul");
-
-    public static IEnumerable<TestCaseData> QLinearConv() => For("QLinearConv");
-
-    private static IEnumerable<TestCaseData> For(string op) =>
-        Folders.Where(f => f.Op == op && !Excluded.ContainsKey(f.Name))
-            .Select(f => new TestCaseData(f.Name).SetName($"{op}({f.Name})"));
+    /// <summary>One case per folder that is not excluded, named after its op family.</summary>
+    public static IEnumerable<TestCaseData> All() =>
+        Folders.Where(f => !Excluded.ContainsKey(f.Name))
+            .Select(f => new TestCaseData(f.Name).SetName($"{f.Op}({f.Name})"));
 }

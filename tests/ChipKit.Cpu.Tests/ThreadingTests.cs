@@ -120,3 +120,34 @@ public class ThreadingTests
         Assert.That(wl.Verify(data, expected).Passed, Is.True);
     }
 }
+
+/// <summary>`chipkit peak`'s measurements: positive, finite, and the wider vector not slower than scalar.</summary>
+public class PeakTests
+{
+    [Test]
+    public void Fma_peaks_are_measured_and_ordered_by_width()
+    {
+        PeakFigure scalar = Peak.Fma(SimdWidth.Scalar, 1, 0.02);
+        PeakFigure best = Peak.Fma(SimdHost.BestWidth, 1, 0.02);
+        Assert.That(scalar.Value, Is.GreaterThan(0).And.LessThan(1e5));
+        Assert.That(scalar.Unit, Is.EqualTo("GFLOP/s"));
+        if (SimdHost.BestWidth != SimdWidth.Scalar)
+        {
+            // 4-16 lanes per instruction: even on a loaded machine the vector loop is well ahead of the scalar one.
+            Assert.That(best.Value, Is.GreaterThan(1.5 * scalar.Value), $"{best.Width} {best.Value} vs scalar {scalar.Value}");
+        }
+    }
+
+    [Test]
+    public void Int8_and_triad_figures_are_positive()
+    {
+        if (Peak.Int8Supported)
+        {
+            Assert.That(Peak.Int8Pmaddwd(2, 0.02).Value, Is.GreaterThan(0));
+        }
+
+        PeakFigure triad = Peak.StreamTriad(2, elements: 1 << 16, repeats: 2);
+        Assert.That(triad.Value, Is.GreaterThan(0).And.LessThan(1e5));
+        Assert.That(triad.Threads, Is.EqualTo(2));
+    }
+}

@@ -214,7 +214,7 @@ public class GateCliTests
         // Mann-Whitney also finds it significant depends on the run's own noise (covered with controlled data elsewhere).
         (code, stdout, _) = Cli("gate", "--baseline", a, "--current", slow, "--threshold", "20%", "--test", "percentage");
         Assert.That(code, Is.EqualTo(1), stdout);
-        Assert.That(stdout.Split('\n').Count(l => l.Contains("REGRESSED", StringComparison.Ordinal) && l.Contains("-23.08%", StringComparison.Ordinal)), Is.EqualTo(2), stdout);
+        Assert.That(stdout.Split('\n').Count(l => l.StartsWith("REGRESSED: ", StringComparison.Ordinal) && l.Contains("gops -23.08%", StringComparison.Ordinal)), Is.EqualTo(2), stdout);
         (code, stdout, _) = Cli("gate", "--baseline", a, "--current", slow, "--threshold", "25%", "--test", "percentage", "--clock", "cpu", "--metric", "seconds");
         Assert.That(code, Is.EqualTo(1), stdout);
         Assert.That(stdout, Does.Contain("+30.00%"));

@@ -70,3 +70,28 @@ public class CompareCliTests
         Assert.That(File.Exists(Path.Combine(_dir, "x.json")), Is.False);
     }
 }
+
+public class PeakCliTests
+{
+    [Test]
+    public void Peak_json_lists_fma_int8_and_triad_for_one_and_two_threads()
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CliApp.Run(["peak", "--threads", "2", "--json", "--seconds", "0.02"], o, e);
+        Assert.That(code, Is.Zero, e.ToString());
+        using var doc = System.Text.Json.JsonDocument.Parse(o.ToString());
+        var figures = doc.RootElement.GetProperty("figures").EnumerateArray().ToList();
+        Assert.That(figures.Select(f => f.GetProperty("kind").GetString()), Does.Contain("fp32-fma").And.Contain("stream-triad"));
+        Assert.That(figures.Select(f => f.GetProperty("threads").GetInt32()).Distinct(), Is.EquivalentTo(new[] { 1, 2 }));
+        Assert.That(figures.All(f => f.GetProperty("value").GetDouble() > 0), Is.True);
+    }
+
+    [Test]
+    public void Peak_rejects_negative_threads()
+    {
+        var e = new StringWriter();
+        Assert.That(CliApp.Run(["peak", "--threads", "-1"], new StringWriter(), e), Is.EqualTo(2));
+        Assert.That(e.ToString(), Does.Contain("--threads"));
+    }
+}

@@ -1,6 +1,7 @@
 using ChipKit.Core;
 using ChipKit.Core.Devices;
 using ChipKit.Core.Workloads;
+using ChipKit.Onnx;
 
 namespace ChipKit.Harness.Validation;
 
@@ -18,17 +19,27 @@ public static class CaseRunner
     public static CaseOutcome Run(IDevice device, ValidationCase c)
     {
         Workload w;
+        OpData data;
         try
         {
-            w = c.BuildWorkload();
+            if (c.OnnxVector is not null)
+            {
+                OnnxCaseInstance instance = OnnxVector(c.OnnxVector);
+                (w, data) = (instance.Workload, instance.Data);
+                w.PoisonOutput(data);
+            }
+            else
+            {
+                w = c.BuildWorkload();
+                data = w.CreateData(c.Seed);
+                PatternFiller.Apply(data, c.Pattern, c.Seed);
+            }
         }
-        catch (ChipKitInputException e)
+        catch (Exception e) when (e is ChipKitInputException or NotSupportedException)
         {
             return new CaseOutcome(c, CaseOutcome.Unsupported, null, $"not a valid case: {e.Message}");
         }
 
-        OpData data = w.CreateData(c.Seed);
-        PatternFiller.Apply(data, c.Pattern, c.Seed);
         Expected expected = w.ComputeReference(data);
         string phase = "creating the kernel";
         try
@@ -52,5 +63,28 @@ public static class CaseRunner
         {
             return new CaseOutcome(c, CaseOutcome.Failed, null, $"{phase} threw {e.GetType().Name}: {e.Message}");
         }
+    }
+
+    /// <summary>The ONNX cases of one op: one per vector piece (label), or the reason a vector cannot be expressed.</summary>
+    public static IEnumerable<ValidationCase> OnnxCases(string op)
+    {
+        foreach ((string name, string onnxOp) in OnnxVectorCases.Folders())
+        {
+            if (!OnnxVectorCases.OpMap.TryGetValue(onnxOp, out string? mapped) || mapped != op)
+            {
+                continue;
+            }
+
+            foreach (OnnxCaseInstance i in OnnxVectorCases.Load(name).Instances)
+            {
+                yield return new ValidationCase(i.Workload.Spec, ValuePattern.Random, QuantVariant.Default, 0, i.Label);
+            }
+        }
+    }
+
+    private static OnnxCaseInstance OnnxVector(string label)
+    {
+        string name = label.Split('[')[0];
+        return OnnxVectorCases.Load(name).Instances.First(i => i.Label == label);
     }
 }

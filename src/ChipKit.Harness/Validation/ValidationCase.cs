@@ -46,14 +46,20 @@ public enum QuantVariant
 
 /// <summary>
 /// One validation case: a workload spec, how its operands are filled, and (for quantised ops) how its quantisation
-/// parameters are changed. <see cref="ToString"/> is the reproducer a vendor can run.
+/// parameters are changed; or, when <see cref="OnnxVector"/> is set, one of ONNX's own conformance vectors (its label,
+/// e.g. "test_matmul_3d[batch 1]") with the vector's operands. <see cref="ToString"/> is the reproducer a vendor can run.
 /// </summary>
-public sealed record ValidationCase(string Spec, ValuePattern Pattern, QuantVariant Variant, int Seed)
+public sealed record ValidationCase(string Spec, ValuePattern Pattern, QuantVariant Variant, int Seed, string? OnnxVector = null)
 {
     public string Op => Spec[..Spec.IndexOf(':', StringComparison.Ordinal)];
 
     public override string ToString()
     {
+        if (OnnxVector is not null)
+        {
+            return $"onnx-node/{OnnxVector} ({Spec})";
+        }
+
         string s = $"{Spec} seed={Seed.ToString(CultureInfo.InvariantCulture)}";
         if (Pattern != ValuePattern.Random)
         {

@@ -2,17 +2,17 @@ using System.Buffers.Binary;
 using Google.Protobuf;
 using Onnx;
 
-namespace ChipKit.Conformance.Tests;
+namespace ChipKit.Onnx;
 
 /// <summary>
 /// One ONNX backend node test folder (onnx-node/&lt;name&gt;/): the single node of model.onnx, its attributes,
 /// and the TensorProtos of test_data_set_0, all parsed with OnnxSharp's generated ONNX messages (Google.Protobuf).
 /// </summary>
-internal sealed class OnnxNodeTest
+public sealed class OnnxNodeVector
 {
     private readonly Dictionary<string, OnnxTensor> _byName;
 
-    private OnnxNodeTest(string name, NodeProto node, IReadOnlyList<OnnxTensor> inputs, IReadOnlyList<OnnxTensor> outputs)
+    private OnnxNodeVector(string name, NodeProto node, IReadOnlyList<OnnxTensor> inputs, IReadOnlyList<OnnxTensor> outputs)
     {
         Name = name;
         Node = node;
@@ -55,12 +55,12 @@ internal sealed class OnnxNodeTest
     /// <summary>op_type of the single node in a test's model.onnx.</summary>
     public static string ReadOpType(string name) => ReadNode(Path.Combine(Root, name)).OpType;
 
-    public static OnnxNodeTest Load(string name)
+    public static OnnxNodeVector Load(string name)
     {
         string dir = Path.Combine(Root, name);
         NodeProto node = ReadNode(dir);
         string data = Path.Combine(dir, "test_data_set_0");
-        return new OnnxNodeTest(name, node, ReadTensors(data, "input_"), ReadTensors(data, "output_"));
+        return new OnnxNodeVector(name, node, ReadTensors(data, "input_"), ReadTensors(data, "output_"));
     }
 
     /// <summary>The tensor fed to node input <paramref name="index"/>, or null when the optional input is absent.</summary>
@@ -144,7 +144,7 @@ internal sealed class OnnxNodeTest
 }
 
 /// <summary>A decoded ONNX TensorProto: shape, element type and values (raw_data or the typed fields).</summary>
-internal sealed class OnnxTensor
+public sealed class OnnxTensor
 {
     public OnnxTensor(TensorProto proto)
     {

@@ -1,13 +1,13 @@
 using ChipKit.Core.Descriptors;
 
-namespace ChipKit.Conformance.Tests;
+namespace ChipKit.Onnx;
 
 /// <summary>Maps the geometry of an ONNX Conv / ConvInteger / QLinearConv node onto <see cref="Conv2dDesc"/> (NCHW).</summary>
-internal static class ConvMapping
+public static class ConvMapping
 {
     public static readonly string[] Attributes = ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"];
 
-    public static Conv2dDesc Geometry(OnnxNodeTest t, OnnxTensor x, OnnxTensor w)
+    public static Conv2dDesc Geometry(OnnxNodeVector t, OnnxTensor x, OnnxTensor w)
     {
         t.RequireOnlyAttributes(Attributes);
         if (x.Rank != 4 || w.Rank != 4)

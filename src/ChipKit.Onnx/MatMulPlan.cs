@@ -1,11 +1,11 @@
-namespace ChipKit.Conformance.Tests;
+namespace ChipKit.Onnx;
 
 /// <summary>
 /// numpy.matmul semantics (used by ONNX MatMul, MatMulInteger, QLinearMatMul) expressed as a list of 2-D row-major
 /// problems: a 1-D A is [1,K] and a 1-D B is [K,1] (the added dim is dropped from the output), and the batch dims
 /// (all but the last two) broadcast numpy-style. Each batch is one call of ChipKit's 2-D oracle.
 /// </summary>
-internal sealed class MatMulPlan
+public sealed class MatMulPlan
 {
     private MatMulPlan(int m, int n, int k, long[] outputShape, (int A, int B, int Y)[] batches)
     {
