@@ -7,7 +7,7 @@
  *   W[g*Kg + m, kr] * X[image, g*Cg + c, p*sh - pad_t + r*dh, q*sw - pad_l + s*dw]   (zero outside the image),
  *   so GM = Kg, GN = N*P*Q, GK = Cg*R*S; nothing is materialised (the im2col gather happens while staging tiles).
  * conv2d_depthwise: groups == C == K (one input channel per output channel); one output per work-item,
- *   global size (Q, P, N*K) rounded up to the local size.
+ *   global size (Q, P, N*K), work-group size left to the runtime.
  * Bias (K floats) is added when has_bias is non-zero.
  */
 

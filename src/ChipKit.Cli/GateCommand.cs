@@ -14,8 +14,8 @@ internal static class GateCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var baseline = new Option<string?>("--baseline", "-b") { Description = "The baseline results file. Default: the stored baseline for the current file's machine and suite (see `chipkit baseline`).", HelpName = "FILE" };
-        var current = new Option<string>("--current", "-c") { Description = "The current results file.", HelpName = "FILE", Required = true };
+        var baseline = new Option<string[]>("--baseline", "-b") { Description = "The baseline results file; repeat it for several runs (compared as per-run medians). Default: the stored baseline for the current file's machine and suite (see `chipkit baseline`).", HelpName = "FILE" };
+        var current = new Option<string[]>("--current", "-c") { Description = "The current results file; repeat it for several runs (compared as per-run medians, 5 per side for alpha 0.01).", HelpName = "FILE", Required = true };
         var metric = new Option<string>("--metric") { Description = "gops (higher is better), seconds, joules, cycles (lower is better) or gops_per_watt (higher is better).", DefaultValueFactory = _ => "gops" };
         metric.AcceptOnlyFromAmong("gops", "seconds", "joules", "gops_per_watt", "cycles");
         var threshold = new Option<string>("--threshold") { Description = "The smallest relative change that counts, in percent: 5%, 2.5, 0%.", DefaultValueFactory = _ => "5%", HelpName = "PERCENT" };
@@ -64,26 +64,29 @@ internal static class GateCommand
                 throw new ChipKitInputException($"--alpha must be between 0 and 1 (exclusive), got {options.Alpha.ToString(CultureInfo.InvariantCulture)}");
             }
 
-            string currentPath = pr.GetValue(current)!;
-            RequireFile(currentPath, "--current");
-            ResultsDocument cur = ResultsFile.Read(currentPath);
-            string? basePath = pr.GetValue(baseline);
-            if (basePath is null)
+            string[] currentPaths = pr.GetValue(current) ?? [];
+            List<(ResultsDocument, string)> curs = currentPaths.Select(p => (ReadChecked(p, "--current"), p)).ToList();
+            if (curs.Count == 0)
             {
+                throw new ChipKitInputException("--current FILE is required");
+            }
+
+            ResultsDocument cur = curs[0].Item1;
+            string[] basePaths = pr.GetValue(baseline) ?? [];
+            if (basePaths.Length == 0)
+            {
+                string basePath;
                 var store = new BaselineStore(pr.GetValue(dir)!);
                 MachineFingerprint fp = MachineFingerprint.From(cur.Machine);
                 string suite = BaselineStore.CheckName(pr.GetValue(name) ?? BaselineStore.SuiteOf(cur), "--name");
                 basePath = store.Find(fp, suite)
                     ?? throw new ChipKitInputException($"no stored baseline for suite '{suite}' on this machine ({fp.Describe()}; id {fp.Id}) in '{store.Directory}': save one with `chipkit baseline save FILE`, or pass --baseline FILE");
                 stderr.WriteLine($"baseline: {basePath} (stored for machine {fp.Id}, suite {suite})");
-            }
-            else
-            {
-                RequireFile(basePath, "--baseline");
+                basePaths = [basePath];
             }
 
-            ResultsDocument bas = ResultsFile.Read(basePath);
-            GateReport report = GateEngine.Compare(bas, basePath, cur, currentPath, options);
+            List<(ResultsDocument, string)> bases = basePaths.Select(p => (ReadChecked(p, "--baseline"), p)).ToList();
+            GateReport report = GateEngine.Compare(bases, curs, options);
             stdout.Write(GateWriters.Text(report));
             if (pr.GetValue(summary) is string md)
             {
@@ -100,12 +103,14 @@ internal static class GateCommand
         return cmd;
     }
 
-    private static void RequireFile(string path, string option)
+    private static ResultsDocument ReadChecked(string path, string option)
     {
         if (!File.Exists(path))
         {
             throw new ChipKitInputException($"{option} '{path}': no such results file");
         }
+
+        return ResultsFile.Read(path);
     }
 
     private static void WriteFile(string path, string text, string option)

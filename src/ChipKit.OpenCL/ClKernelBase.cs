@@ -44,8 +44,8 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
 
     public abstract void Prepare(OpData data);
 
-    /// <summary>Sets the arguments that change per run (none for most kernels) and returns the NDRange (global, local).</summary>
-    protected abstract (nuint[] Global, nuint[] Local) Range { get; }
+    /// <summary>The NDRange: global size and work-group size (null: the runtime chooses).</summary>
+    protected abstract (nuint[] Global, nuint[]? Local) Range { get; }
 
     /// <summary>Copies the device output into the workload's output array (blocking) and finishes it on the host.</summary>
     protected abstract void ReadBack();
@@ -77,7 +77,7 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
 
     private void Enqueue(nint* ev)
     {
-        (nuint[] global, nuint[] local) = Range;
+        (nuint[] global, nuint[]? local) = Range;
         fixed (nuint* pg = global, pl = local)
         {
             ClNative.Check(Cl.EnqueueNdrangeKernel(Device.Queue, _kernel, (uint)global.Length, null, pg, pl, 0, null, ev), $"clEnqueueNDRangeKernel ({Name})");

@@ -77,7 +77,7 @@ internal sealed class ClGemmKernel : ClKernelBase
         Arg(11, _d.Beta != 0f ? 1 : 0);
     }
 
-    protected override (nuint[] Global, nuint[] Local) Range =>
+    protected override (nuint[] Global, nuint[]? Local) Range =>
         ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
 
     protected override void ReadBack() => Download<float>(_y, _data!.Y);
@@ -90,7 +90,7 @@ internal static class ConvArgs
         [c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.P, c.Q, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW, c.Groups];
 
     /// <summary>Implicit-GEMM range: (ceil(N*P*Q / TN) * TN/RN, ceil(Kg / TM) * TM/RM, groups).</summary>
-    public static (nuint[], nuint[]) IgemmRange(Conv2dDesc c, ClTiling t) =>
+    public static (nuint[], nuint[]?) IgemmRange(Conv2dDesc c, ClTiling t) =>
         ([(nuint)(((long)c.N * c.P * c.Q + t.TN - 1) / t.TN * t.WgN), (nuint)((c.Kg + t.TM - 1) / t.TM * t.WgM), (nuint)c.Groups],
          [(nuint)t.WgN, (nuint)t.WgM, 1]);
 }
@@ -98,7 +98,6 @@ internal static class ConvArgs
 /// <summary>fp32 conv: kernels/conv/conv2d.cl, entries conv2d_igemm and conv2d_depthwise.</summary>
 internal sealed class ClConvKernel : ClKernelBase
 {
-    private const int DwLocal = 8;
     private readonly Conv2dDesc _d;
     private readonly ClTiling _t;
     private readonly bool _hasBias, _depthwise;
@@ -137,8 +136,8 @@ internal sealed class ClConvKernel : ClKernelBase
         ArgBuffer(n + 4, _y);
     }
 
-    protected override (nuint[] Global, nuint[] Local) Range => _depthwise
-        ? ([RoundUp(_d.Q, DwLocal), RoundUp(_d.P, DwLocal), (nuint)((long)_d.N * _d.K)], [DwLocal, DwLocal, 1])
+    protected override (nuint[] Global, nuint[]? Local) Range => _depthwise
+        ? ([(nuint)_d.Q, (nuint)_d.P, (nuint)((long)_d.N * _d.K)], null)
         : ConvArgs.IgemmRange(_d, _t);
 
     protected override void ReadBack() => Download<float>(_y, _data!.Y);
@@ -213,7 +212,7 @@ internal sealed class ClQGemmKernel : ClKernelBase
         ArgBuffer(15, y32);
     }
 
-    protected override (nuint[] Global, nuint[] Local) Range =>
+    protected override (nuint[] Global, nuint[]? Local) Range =>
         ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
 
     protected override void ReadBack()
@@ -293,7 +292,7 @@ internal sealed class ClQConvKernel : ClKernelBase
         ArgBuffer(n + 14, y32);
     }
 
-    protected override (nuint[] Global, nuint[] Local) Range => ConvArgs.IgemmRange(_q.Conv, _t);
+    protected override (nuint[] Global, nuint[]? Local) Range => ConvArgs.IgemmRange(_q.Conv, _t);
 
     protected override void ReadBack()
     {

@@ -23,16 +23,17 @@ public sealed record ClTiling(int TM, int TN, int TK, int RM, int RN)
     /// <summary>
     /// Candidates, largest first. A CPU device (PoCL, vendor CPU runtimes) runs a work-group as a loop over work-items,
     /// so big register blocks (8x8) and a modest work-group amortise the barriers best; a GPU wants many work-items
-    /// (16x16) with 4x4 blocks. Every tile dimension is a multiple of 4 so aligned float4 staging is possible.
+    /// (16x16) with 4x4 blocks. Every tile dimension is a multiple of 4 so aligned float4 staging is possible. The last
+    /// candidate is a single work-item (4x4x4, register block 4x4), which any device can run.
     /// </summary>
     private static readonly ClTiling[] CpuCandidates =
     [
-        new(64, 64, 32, 8, 8), new(64, 64, 16, 8, 8), new(32, 32, 16, 4, 4), new(16, 16, 8, 4, 4), new(8, 8, 4, 2, 2), new(4, 4, 4, 1, 1),
+        new(64, 64, 32, 8, 8), new(64, 64, 16, 8, 8), new(32, 32, 16, 4, 4), new(16, 16, 8, 4, 4), new(8, 8, 4, 2, 2), new(4, 4, 4, 4, 4),
     ];
 
     private static readonly ClTiling[] GpuCandidates =
     [
-        new(64, 64, 16, 4, 4), new(32, 32, 16, 4, 4), new(32, 32, 8, 2, 2), new(16, 16, 8, 2, 2), new(8, 8, 4, 2, 2), new(4, 4, 4, 1, 1),
+        new(64, 64, 16, 4, 4), new(32, 32, 16, 4, 4), new(32, 32, 8, 2, 2), new(16, 16, 8, 2, 2), new(8, 8, 4, 2, 2), new(4, 4, 4, 4, 4),
     ];
 
     /// <summary>

@@ -30,6 +30,12 @@ public class WorkloadSpecTests
     [TestCase("qgemm:m=2,n=2,k=2,dtype=u16", "key 'dtype' must be one of u8|s8")]
     [TestCase("gemm:m=100000,n=100000,k=100000", "elements; the limit is")]
     [TestCase("gemm:m=1,m=2,n=1,k=1", "given twice")]
+    // Hostile sizes found by the fuzzer: refused before anything is allocated.
+    [TestCase("qgemm:m=19,n=2147483647,k=67,dtype=u8,wtype=s8,perchannel=1,out=i32", "elements; the limit is")]
+    [TestCase("qgemm:m=19,n=214748364,k=67,dtype=u8,wtype=s8,perchannel=1,out=i32", "elements; the limit is")]
+    [TestCase("conv:c=1,h=2147483647,k=1,r=1,pad=2147483647", "larger than 2147483647")]
+    [TestCase("gemm:m=30000,n=30000,k=30000", "the memory limit is")]
+    [TestCase("qconv:c=1,h=1000,w=1000,k=1000,r=1", "the memory limit is")]
     public void Malformed_spec_names_the_problem(string spec, string expected)
     {
         var e = Assert.Throws<ChipKitInputException>(() => WorkloadSpec.Parse(spec));

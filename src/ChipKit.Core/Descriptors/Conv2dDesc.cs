@@ -11,9 +11,9 @@ public sealed record Conv2dDesc(
     int StrideH = 1, int StrideW = 1, int DilationH = 1, int DilationW = 1,
     int Groups = 1, TensorLayout Layout = TensorLayout.Nchw)
 {
-    public int P => (H + PadTop + PadBottom - (DilationH * (R - 1)) - 1) / StrideH + 1;
+    public int P => (int)Math.Min(int.MaxValue, ((H + (long)PadTop + PadBottom - ((long)DilationH * (R - 1)) - 1) / StrideH) + 1);
 
-    public int Q => (W + PadLeft + PadRight - (DilationW * (S - 1)) - 1) / StrideW + 1;
+    public int Q => (int)Math.Min(int.MaxValue, ((W + (long)PadLeft + PadRight - ((long)DilationW * (S - 1)) - 1) / StrideW) + 1);
 
     /// <summary>Input channels per group.</summary>
     public int Cg => C / Groups;
@@ -61,6 +61,11 @@ public sealed record Conv2dDesc(
         {
             throw new ChipKitInputException(
                 $"the dilated filter ({R}x{S}, dilation {DilationH}x{DilationW}) is larger than the padded input ({H}x{W} plus pads)");
+        }
+
+        if ((effH / StrideH) + 1 >= int.MaxValue || (effW / StrideW) + 1 >= int.MaxValue)
+        {
+            throw new ChipKitInputException($"the output would be larger than {int.MaxValue} in height or width");
         }
 
         Check.ElementCount(InputElements, "input (n*c*h*w)");

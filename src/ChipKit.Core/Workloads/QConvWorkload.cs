@@ -70,6 +70,7 @@ public sealed class QConvWorkload : Workload
         keys.RejectUnknown([.. ConvSpec.Keys, .. QuantSpec.Keys, "bias"]);
         Conv2dDesc conv = ConvSpec.Parse(keys);
         conv.Validate();
+        Check.MemoryBudget(conv.InputElements + (double)conv.WeightElements + (16.0 * conv.OutputElements) + (8.0 * conv.K), "this workload");
         DataType x = QuantSpec.Type(keys.Choice("dtype", "u8", "u8", "s8"));
         DataType w = QuantSpec.Type(keys.Choice("wtype", x.ToSpec(), "u8", "s8"));
         QuantOutput output = keys.Choice("out", "q", "q", "i32") == "i32" ? QuantOutput.Int32 : QuantOutput.Quantized;

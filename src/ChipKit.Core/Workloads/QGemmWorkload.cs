@@ -62,8 +62,13 @@ public sealed class QGemmWorkload : Workload
         QuantOutput output = keys.Choice("out", "q", "q", "i32") == "i32" ? QuantOutput.Int32 : QuantOutput.Quantized;
         bool perChannel = keys.Bool("perchannel", false);
         DataType y = output == QuantOutput.Int32 ? DataType.S32 : a;
+        Check.Positive(m, "m");
         Check.Positive(n, "n");
         Check.Positive(k, "k");
+        Check.ElementCount((long)m * k, "A (m*k)");
+        Check.ElementCount((long)k * n, "B (k*n)");
+        Check.ElementCount((long)m * n, "Y (m*n)");
+        Check.MemoryBudget(((double)m * k) + ((double)k * n) + (16.0 * m * n) + (8.0 * n), "this workload");
         (QuantParams qa, QuantParams qb, QuantParams? qy) = QuantSpec.Generate(a, b, y, n, perChannel, k, output == QuantOutput.Quantized);
         return new QGemmWorkload(new QGemmDesc(m, n, k, a, b, y, qa, qb, qy, output), perChannel);
     }

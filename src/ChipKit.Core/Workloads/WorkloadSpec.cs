@@ -1,3 +1,5 @@
+using ChipKit.Core.Descriptors;
+
 namespace ChipKit.Core.Workloads;
 
 /// <summary>Parses inline workload specs such as <c>gemm:m=1000,n=1000,k=1000</c>.</summary>
@@ -16,7 +18,7 @@ public static class WorkloadSpec
         var keys = new SpecKeys(s, body);
         try
         {
-            return op switch
+            Workload w = op switch
             {
                 "gemm" => GemmWorkload.Parse(keys),
                 "conv" => ConvWorkload.Parse(keys),
@@ -24,6 +26,10 @@ public static class WorkloadSpec
                 "qconv" => QConvWorkload.Parse(keys),
                 _ => throw new ChipKitInputException($"workload '{s}': unknown op '{op}'; expected one of {string.Join(", ", Ops)} (e.g. gemm:m=256,n=256,k=256)"),
             };
+
+            // Operands, output and the oracle's double-precision values and magnitudes (16 bytes per output).
+            Check.MemoryBudget(w.Bytes + (16.0 * w.Bytes / 4), "this workload");
+            return w;
         }
         catch (ChipKitInputException e) when (!e.Message.StartsWith("workload '", StringComparison.Ordinal))
         {

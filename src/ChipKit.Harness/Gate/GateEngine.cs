@@ -48,6 +48,27 @@ public static class GateEngine
         return Compare(baseline, baselinePath, current, currentPath, options);
     }
 
+    /// <summary>
+    /// Several runs per side: each side's runs are merged into per-run medians (<see cref="RunMerger"/>) and the test
+    /// treats the run as the unit. One file per side compares the samples themselves.
+    /// </summary>
+    public static GateReport Compare(IReadOnlyList<(ResultsDocument Doc, string Path)> baselines, IReadOnlyList<(ResultsDocument Doc, string Path)> currents, GateOptions options)
+    {
+        if (baselines.Count == 0 || currents.Count == 0)
+        {
+            throw new ChipKitInputException("the gate needs at least one baseline and one current results file");
+        }
+
+        static string Label(IReadOnlyList<(ResultsDocument Doc, string Path)> runs) => runs.Count == 1 ? runs[0].Path : $"{runs[0].Path} (+{runs.Count - 1} more runs)";
+        GateReport report = Compare(RunMerger.Merge(baselines, "baseline"), Label(baselines), RunMerger.Merge(currents, "current"), Label(currents), options);
+        if (baselines.Count > 1 || currents.Count > 1)
+        {
+            report.Aggregation = $"run medians: {baselines.Count} baseline run(s) vs {currents.Count} current run(s); each sample below is one run's median";
+        }
+
+        return report;
+    }
+
     public static GateReport Compare(ResultsDocument baseline, string baselinePath, ResultsDocument current, string currentPath, GateOptions options)
     {
         if (!(options.Alpha > 0 && options.Alpha < 1))

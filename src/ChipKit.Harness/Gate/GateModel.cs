@@ -108,6 +108,9 @@ public sealed class GateReport
     public required string BaselinePath { get; init; }
     public required string CurrentPath { get; init; }
     public List<GateRow> Rows { get; } = [];
+
+    /// <summary>Set when several runs per side were merged into per-run medians.</summary>
+    public string? Aggregation { get; set; }
     public List<string> Warnings { get; } = [];
 
     /// <summary>Problems with the whole comparison (e.g. a machine mismatch under --strict-machine).</summary>

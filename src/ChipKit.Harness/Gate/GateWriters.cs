@@ -65,6 +65,11 @@ public static class GateWriters
         sb.AppendLine($"  baseline: {report.BaselinePath}");
         sb.AppendLine($"  current:  {report.CurrentPath}");
         sb.AppendLine($"  values: {Header(report)}; n = baseline/current samples");
+        if (report.Aggregation is not null)
+        {
+            sb.AppendLine($"  {report.Aggregation}");
+        }
+
         foreach (string w in report.Warnings)
         {
             sb.AppendLine($"warning: {w}");
@@ -110,7 +115,7 @@ public static class GateWriters
         sb.AppendLine();
         sb.AppendLine($"{Escape(report.Settings)}. Values: {Escape(Header(report))}. A workload regresses only when the change is significant and beyond the threshold.");
         sb.AppendLine();
-        sb.AppendLine($"Baseline `{report.BaselinePath}`, current `{report.CurrentPath}`.");
+        sb.AppendLine($"Baseline `{report.BaselinePath}`, current `{report.CurrentPath}`." + (report.Aggregation is null ? "" : $" Compared as {Escape(report.Aggregation)}."));
         sb.AppendLine();
         foreach (string w in report.Warnings)
         {
@@ -193,6 +198,11 @@ public static class GateWriters
             WriteProperty(x, "settings", report.Settings);
             WriteProperty(x, "baseline", report.BaselinePath);
             WriteProperty(x, "current", report.CurrentPath);
+            if (report.Aggregation is not null)
+            {
+                WriteProperty(x, "aggregation", report.Aggregation);
+            }
+
             foreach (string w in report.Warnings)
             {
                 WriteProperty(x, "warning", w);

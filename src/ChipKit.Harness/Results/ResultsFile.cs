@@ -53,6 +53,13 @@ public static class ResultsFile
             throw new ChipKitInputException($"results file '{path}': cannot read it: {e.Message}", e);
         }
 
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses and checks results JSON; errors name <paramref name="source"/> and the JSON path.</summary>
+    public static ResultsDocument Parse(string text, string source)
+    {
+        string path = source;
         ResultsDocument? doc;
         try
         {
@@ -73,9 +80,39 @@ public static class ResultsFile
             throw new ChipKitInputException($"results file '{path}': $.schema must be \"{ResultsDocument.SchemaId}\", got \"{doc.Schema}\"");
         }
 
+        if (doc.Results is null)
+        {
+            throw new ChipKitInputException($"results file '{path}': $.results must be an array");
+        }
+
+        // Optional blocks may be absent or null in hand-made or older files; readers get empty ones, never null.
+        doc.Chipkit ??= new ToolRecord();
+        doc.Machine ??= new MachineRecord();
+        doc.Run ??= new RunRecord();
+        doc.Devices ??= [];
+        for (int i = 0; i < doc.Devices.Count; i++)
+        {
+            if (doc.Devices[i] is null)
+            {
+                throw new ChipKitInputException($"results file '{path}': $.devices[{i}] is null");
+            }
+        }
+
         for (int i = 0; i < doc.Results.Count; i++)
         {
             ResultRecord r = doc.Results[i];
+            if (r is null)
+            {
+                throw new ChipKitInputException($"results file '{path}': $.results[{i}] is null");
+            }
+
+            r.Params ??= [];
+            r.Energy ??= new EnergyRecord();
+            if (r.Seconds is not null && r.Seconds.Samples is null)
+            {
+                throw new ChipKitInputException($"results file '{path}': $.results[{i}].seconds.samples must be an array");
+            }
+
             if (string.IsNullOrEmpty(r.Workload) || string.IsNullOrEmpty(r.Device))
             {
                 throw new ChipKitInputException($"results file '{path}': $.results[{i}] needs \"workload\" and \"device\"");
