@@ -1,8 +1,8 @@
 /*
  * fp32 GEMM, row-major: Y[M,N] = alpha * op(A) * op(B) + beta * C.
  * A is stored [M,K] (or [K,M] when TRANS_A=1), B is [K,N] (or [N,K] when TRANS_B=1); lda/ldb are the stored row strides.
- * Host defines: TM TN TK RM RN (tiles, see common/chipkit.cl), TRANS_A, TRANS_B (0/1),
- * VEC_A / VEC_B (1 when the matrix's row stride is a multiple of 4 floats, so aligned float4 loads are valid).
+ * Host defines: TM TN TK RM RN (tiles, see common/chipkit.cl), TRANS_A, TRANS_B (0/1).
+ * Arguments vec_a / vec_b are 1 when the matrix's row stride is a multiple of 4 floats, so aligned float4 loads are valid.
  * Entry point: sgemm. Global size: (ceil(N/TN) * TN/RN, ceil(M/TM) * TM/RM); local size (TN/RN, TM/RM).
  * C is read only when use_beta is non-zero (beta == 0 must not read C: it may hold NaN).
  */
@@ -46,7 +46,7 @@ void sgemm(const int M, const int N, const int K,
            __global const float* restrict B, const int ldb,
            __global const float* restrict C,
            __global float* restrict Y,
-           const float alpha, const float beta, const int use_beta)
+           const float alpha, const float beta, const int use_beta, const int vec_a, const int vec_b)
 {
     __local float As[TK][TM];
     __local float Bs[TK][TN];
@@ -83,14 +83,14 @@ void sgemm(const int M, const int N, const int K,
 
     for (int k0 = 0; k0 < K; k0 += TK) {
 #if TRANS_A
-        STAGE(A, lda, k0, m0, TK, TM, K, M, VEC_A, AS_KM)
+        STAGE(A, lda, k0, m0, TK, TM, K, M, vec_a, AS_KM)
 #else
-        STAGE(A, lda, m0, k0, TM, TK, M, K, VEC_A, AS_MK)
+        STAGE(A, lda, m0, k0, TM, TK, M, K, vec_a, AS_MK)
 #endif
 #if TRANS_B
-        STAGE(B, ldb, n0, k0, TN, TK, N, K, VEC_B, BS_NK)
+        STAGE(B, ldb, n0, k0, TN, TK, N, K, vec_b, BS_NK)
 #else
-        STAGE(B, ldb, k0, n0, TK, TN, K, N, VEC_B, BS_KN)
+        STAGE(B, ldb, k0, n0, TK, TN, K, N, vec_b, BS_KN)
 #endif
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int kk = 0; kk < TK; kk++) {

@@ -29,6 +29,7 @@ public static class CliApp
         root.Subcommands.Add(BaselineCommand.Create(stdout, stderr));
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
         root.Subcommands.Add(PeakCommand.Create(stdout, stderr));
+        root.Subcommands.Add(InferCommand.Create(stdout, stderr));
 
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -53,7 +53,7 @@ internal sealed class ClGemmKernel : ClKernelBase
     }
 
     private static string Options(GemmDesc d, ClTiling t) =>
-        $"{t.Defines} -DTRANS_A={(d.TransA ? 1 : 0)} -DTRANS_B={(d.TransB ? 1 : 0)} -DVEC_A={(d.Lda % 4 == 0 ? 1 : 0)} -DVEC_B={(d.Ldb % 4 == 0 ? 1 : 0)}";
+        $"{t.Defines} -DTRANS_A={(d.TransA ? 1 : 0)} -DTRANS_B={(d.TransB ? 1 : 0)}";
 
     public override void Prepare(OpData data)
     {
@@ -75,6 +75,8 @@ internal sealed class ClGemmKernel : ClKernelBase
         Arg(9, _d.Alpha);
         Arg(10, _d.Beta);
         Arg(11, _d.Beta != 0f ? 1 : 0);
+        Arg(12, _d.Lda % 4 == 0 ? 1 : 0);
+        Arg(13, _d.Ldb % 4 == 0 ? 1 : 0);
     }
 
     protected override (nuint[] Global, nuint[]? Local) Range =>

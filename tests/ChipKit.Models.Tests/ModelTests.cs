@@ -278,7 +278,7 @@ public class AccuracyTests
         int Count(string file, string set, int n)
         {
             byte[] d = File.ReadAllBytes(MlperfTiny.PathOf("samples/sww01/" + file));
-            int[] labels = rows.Where(r => r.Contains(set, StringComparison.Ordinal)).Select(r => int.Parse(r.Split(',').First(f => f.Length == 1 && char.IsDigit(f[0])), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            int[] labels = rows.Where(r => r.StartsWith(set + ",", StringComparison.Ordinal)).Select(r => int.Parse(r.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.That(labels, Has.Length.EqualTo(n), set);
             int ok = 0;
             for (int s = 0; s < n; s++)

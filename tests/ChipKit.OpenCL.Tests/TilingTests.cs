@@ -9,16 +9,16 @@ namespace ChipKit.OpenCL.Tests;
 /// </summary>
 public class TilingTests
 {
-    private static readonly ClTiling[] Tilings = [new(64, 64, 16, 4, 4), new(32, 32, 8, 2, 2), new(16, 16, 8, 4, 4), new(4, 4, 4, 4, 4)];
+    // The GPU default (float4 columns) and the scalar strided-column path; the one-work-item fallback is covered by
+    // DeviceTests.Tiling_respects_the_device_limits choosing it and by the float4 path it shares with the GPU default.
+    private static readonly ClTiling[] Tilings = [new(64, 64, 16, 4, 4), new(32, 32, 8, 2, 2)];
 
     private static readonly string[] Specs =
     [
-        "gemm:m=33,n=17,k=9", "gemm:m=65,n=66,k=31,ta=1", "gemm:m=7,n=70,k=18,tb=1,beta=0.5", "gemm:m=40,n=12,k=64,ta=1,tb=1,alpha=2",
+        "gemm:m=65,n=66,k=31,ta=1", "gemm:m=7,n=70,k=18,ta=1,beta=0.5", "gemm:m=40,n=12,k=64,tb=1,alpha=2",
         "conv:n=2,c=6,h=9,w=7,k=4,r=3,s=2,stride_h=2,pad_top=1,pad_bottom=2,dilation=2,groups=2,layout=nhwc,bias=1",
-        "conv:c=5,h=11,k=33,r=3,stride=2,pad=2,bias=1",
         "qgemm:m=19,n=35,k=67,dtype=u8,wtype=s8,perchannel=1", "qgemm:m=33,n=5,k=9,dtype=s8,out=i32",
-        "qconv:c=8,h=9,k=12,r=3,pad=1,dtype=u8,wtype=s8,perchannel=1,bias=1,layout=nhwc",
-        "qconv:c=4,h=7,k=6,r=1,stride=2,dtype=s8,out=i32",
+        "qconv:c=8,h=9,k=12,r=3,pad=1,dtype=u8,wtype=s8,perchannel=1,bias=1",
     ];
 
     [Test]

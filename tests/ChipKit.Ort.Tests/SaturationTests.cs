@@ -66,6 +66,8 @@ public class SaturationTests
         return y;
     }
 
+}
+
 /// <summary>
 /// ONNX Runtime's QLinearMatMul requantises in float: multiplier = a_scale * b_scale / y_scale in float, then
 /// float(acc) * multiplier in float, clamp, round half to even, + y_zp (MLAS's requantize output processor). ChipKit's

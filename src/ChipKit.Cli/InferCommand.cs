@@ -1,0 +1,163 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using ChipKit.Core;
+using ChipKit.Models;
+using ChipKit.Models.Tflite;
+
+namespace ChipKit.Cli;
+
+/// <summary>
+/// `chipkit infer MODEL [--device cpu|ref] [--input FILE] [--output FILE] [--runs N] [--layers]`: runs a TFLite int8
+/// model with TFLite Micro's integer semantics, checks the device's output against the scalar reference interpreter
+/// (bit-exact), prints the top classes (or the output) and the measured latency.
+/// </summary>
+internal static class InferCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var model = new Argument<string>("MODEL") { Description = "A .tflite file or a built-in MLPerf Tiny model: ic01, ic02, kws01, vww01, ad01, sww01." };
+        var device = new Option<string>("--device", "-d") { Description = "cpu (SIMD fast paths) or ref (scalar reference interpreter).", DefaultValueFactory = _ => "cpu" };
+        var input = new Option<string?>("--input", "-i") { Description = "Raw int8 bytes of the input tensor (default: the model's bundled sample)." };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the raw bytes of the output tensor here." };
+        var runs = new Option<int>("--runs", "-n") { Description = "Timed inferences (after an untimed warm-up of at least 5 runs and 100 ms).", DefaultValueFactory = _ => 20 };
+        var layers = new Option<bool>("--layers") { Description = "Print the mean time of every layer." };
+        var cmd = new Command("infer", "Run an int8 TFLite model (MLPerf Tiny) with TFLite Micro's integer arithmetic; verify against the reference interpreter; print the result and latency.")
+        {
+            model, device, input, output, runs, layers,
+        };
+        cmd.SetAction(pr => CliApp.Guard(stderr, () =>
+        {
+            string dev = pr.GetValue(device) ?? "cpu";
+            if (dev is not ("cpu" or "ref"))
+            {
+                throw new ChipKitInputException($"--device '{dev}': infer runs on cpu or ref");
+            }
+
+            int n = pr.GetValue(runs);
+            if (n is < 1 or > 100000)
+            {
+                throw new ChipKitInputException($"--runs must be in [1, 100000], got {n}");
+            }
+
+            (string path, MlperfTiny.Entry? entry) = MlperfTiny.Resolve(pr.GetValue(model)!);
+            TfliteModel m = TfliteReader.Load(path);
+            var interp = new Interpreter(m, fast: dev == "cpu");
+            TfliteTensor inT = m.Input, outT = m.Output;
+            int inBytes = interp.Input.Length;
+            string? inFile = pr.GetValue(input);
+            string? outFile = pr.GetValue(output);
+            byte[] x;
+            string inputNote;
+            if (inFile is not null)
+            {
+                if (!File.Exists(inFile))
+                {
+                    throw new ChipKitInputException($"--input '{inFile}': file not found");
+                }
+
+                x = File.ReadAllBytes(inFile);
+                if (x.Length != inBytes)
+                {
+                    throw new ChipKitInputException($"--input '{inFile}': {x.Length} bytes; the input tensor {inT.ShapeText} {inT.Type} needs exactly {inBytes}");
+                }
+
+                inputNote = inFile;
+            }
+            else if (entry?.Sample is string sample)
+            {
+                x = File.ReadAllBytes(MlperfTiny.PathOf(sample))[..inBytes];
+                inputNote = $"bundled sample {sample} (first {inBytes} bytes)";
+            }
+            else
+            {
+                x = new byte[inBytes];
+                Array.Fill(x, (byte)(sbyte)inT.ZeroPoint);
+                inputNote = $"no bundled sample: every element = the input zero point {inT.ZeroPoint} (pass --input)";
+            }
+
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(x).CopyTo(interp.Input);
+            interp.Invoke();
+            byte[] y = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, byte>(interp.Output).ToArray();
+
+            // verify against the scalar reference interpreter (the oracle of TFLite Micro's semantics)
+            string verified = "is the reference";
+            if (interp.Fast)
+            {
+                var oracle = new Interpreter(m, fast: false);
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(x).CopyTo(oracle.Input);
+                oracle.Invoke();
+                int diff = oracle.Output.SequenceEqual(interp.Output) ? -1 : Enumerable.Range(0, y.Length).First(i => oracle.Output[i] != interp.Output[i]);
+                if (diff >= 0)
+                {
+                    stderr.WriteLine($"FAILED: output element {diff} is {interp.Output[diff]}, the reference interpreter gives {oracle.Output[diff]}");
+                    return CliApp.ExitFailed;
+                }
+
+                verified = "bit-exact with the ref interpreter";
+            }
+
+            // warm-up (JIT tier-up, caches): at least 5 runs and 100 ms, untimed
+            long w0 = Stopwatch.GetTimestamp();
+            for (int r = 0; r < 5 || Stopwatch.GetElapsedTime(w0).TotalMilliseconds < 100; r++)
+            {
+                interp.Invoke();
+            }
+
+            interp.ResetTimings();
+            var times = new double[n];
+            for (int r = 0; r < n; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                interp.Invoke();
+                times[r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            }
+
+            Array.Sort(times);
+            if (outFile is not null)
+            {
+                try
+                {
+                    File.WriteAllBytes(outFile, y);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new ChipKitInputException($"--output '{outFile}': cannot write: {e.Message}", e);
+                }
+            }
+
+            var ci = CultureInfo.InvariantCulture;
+            stdout.WriteLine($"model:  {path}{(entry is null ? "" : $" ({entry.Id}: {entry.Task})")}");
+            stdout.WriteLine($"        {m.Operators.Length} operators, {interp.Layers.Sum(l => l.Macs) / 1e6:0.00} M MACs, arena {interp.ArenaBytes} bytes");
+            stdout.WriteLine($"input:  {inT.ShapeText} {inT.Type} scale {inT.Scale.ToString("G9", ci)} zp {inT.ZeroPoint}; {inputNote}");
+            stdout.WriteLine($"output: {outT.ShapeText} {outT.Type} scale {outT.Scale.ToString("G9", ci)} zp {outT.ZeroPoint}; {verified}");
+            if (entry is { Labels.Length: > 0 } && y.Length == entry.Labels.Length)
+            {
+                foreach (int c in Enumerable.Range(0, y.Length).OrderByDescending(i => (sbyte)y[i]).ThenBy(i => i).Take(3))
+                {
+                    double p = outT.Scale * ((sbyte)y[c] - outT.ZeroPoint);
+                    stdout.WriteLine($"  class {c,2} {entry.Labels[c],-12} q={(sbyte)y[c],4}  p={p.ToString("0.0000", ci)}");
+                }
+            }
+            else
+            {
+                IEnumerable<string> vals = y.Take(16).Select(b => ((sbyte)b).ToString(ci));
+                stdout.WriteLine($"  values: {string.Join(" ", vals)}{(y.Length > 16 ? $" ... ({y.Length} total)" : "")}");
+            }
+
+            stdout.WriteLine($"latency on {dev} (wall clock, {n} runs, 1 thread): p50 {times[n / 2].ToString("0.000", ci)} ms, min {times[0].ToString("0.000", ci)} ms, p90 {times[Math.Min(n - 1, n * 9 / 10)].ToString("0.000", ci)} ms");
+            if (pr.GetValue(layers))
+            {
+                double[] sec = interp.LayerSeconds();
+                for (int i = 0; i < sec.Length; i++)
+                {
+                    var l = interp.Layers[i];
+                    stdout.WriteLine($"  {i,3} {l.Name,-18} {(sec[i] * 1e3).ToString("0.0000", ci),9} ms  {(l.Macs / 1e6).ToString("0.000", ci),7} M MACs{(interp.Fast && !l.HasFastPath ? "  (scalar)" : "")}");
+                }
+            }
+
+            return CliApp.ExitOk;
+        }));
+        return cmd;
+    }
+}
