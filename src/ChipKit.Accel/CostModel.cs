@@ -132,13 +132,18 @@ public static class CostModel
 
     /// <param name="untimedFillAndDrain">SCALE-Sim's convention: the first fill of the ifmap and filter buffers happens
     /// before cycle 0 and the last drain of the ofmap buffer after the last cycle, so those bytes (at most the active
-    /// half of each buffer) take no time. ChipKit's own device model times them (false).</param>
-    internal static LayerCost Combine(Layer layer, ComputeResult c, Traffic tr, ModuleSpec m, MacType type, OperatingPoint op, double bw, bool untimedFillAndDrain = false)
+    /// half of each buffer) take no time, and each of the three buffers has its own DRAM port of <paramref name="bw"/>
+    /// (SCALE-Sim's single_layer_sim gives every backing buffer the configured bandwidth). ChipKit's own device model
+    /// times the fill and drain and shares one DRAM interface (false).</param>
+    internal static LayerCost Combine(Layer layer, ComputeResult c, Traffic tr, ModuleSpec m, MacType type, OperatingPoint op, double bw, bool scaleSimConventions = false)
     {
         double timed = tr.DramBytes;
-        if (untimedFillAndDrain)
+        if (scaleSimConventions)
         {
-            timed -= Math.Min(tr.IfmapDramRead, m.SramKib.Ifmap * 512) + Math.Min(tr.FilterDramRead, m.SramKib.Filter * 512) + Math.Min(tr.OfmapDramWrite, m.SramKib.Ofmap * 512);
+            double ifmap = tr.IfmapDramRead - Math.Min(tr.IfmapDramRead, m.SramKib.Ifmap * 512);
+            double filter = tr.FilterDramRead - Math.Min(tr.FilterDramRead, m.SramKib.Filter * 512);
+            double ofmap = tr.OfmapDramWrite + tr.OfmapDramRead - Math.Min(tr.OfmapDramWrite, m.SramKib.Ofmap * 512);
+            timed = Math.Max(ifmap, Math.Max(filter, ofmap));
         }
 
         long dramCycles = (long)Math.Ceiling(timed / bw);

@@ -32,7 +32,7 @@ public sealed class ScaleSimRun
             ComputeResult c = SystolicModel.Compute(l, Module.Rows, Module.Cols, Module.Dataflow);
             Traffic t = CostModel.Estimate(l, c, Module, WordSizes.OneByte);
             double bw = config.UserBandwidth ? config.Bandwidth : double.PositiveInfinity;
-            results.Add(CostModel.Combine(l, c, t, Module, MacType.Int8, Point, bw, untimedFillAndDrain: true));
+            results.Add(CostModel.Combine(l, c, t, Module, MacType.Int8, Point, bw, scaleSimConventions: true));
         }
 
         Layers = results;

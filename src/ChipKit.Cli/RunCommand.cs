@@ -38,11 +38,14 @@ internal static class RunCommand
         var output = new Option<string?>("--out", "-o") { Description = "Results file to write. Default: results/chipkit-YYYYMMDD-HHMMSS.json.", HelpName = "FILE" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Do not print progress lines on stderr." };
         var kernels = new Option<string?>("--kernels") { Description = "OpenCL C sources to use instead of the built-in kernels/ (same layout and entry points: gemm/, conv/, quant/, common/).", HelpName = "DIR" };
+        var timeout = new Option<string>("--timeout") { Description = "Longest one workload may take on one device (10m, 90s); past it the result fails and the device is not used again. 0 = no limit.", DefaultValueFactory = _ => "10m", HelpName = "TIME" };
+        var resume = new Option<string?>("--resume") { Description = "Continue an interrupted run: the results file it was writing. Runs what is missing, with the same workloads, devices and settings, and appends to that file.", HelpName = "FILE" };
+        var memoryLimit = new Option<string?>("--memory-limit") { Description = "Refuse workloads needing more memory than this (bytes, or 512M, 8G). Default: half the memory available.", HelpName = "SIZE" };
         var compare = new Option<string?>("--compare") { Description = "A device of --device to compare with (e.g. ort): adds a ratio column (gops / the peer's gops on the same workload) to the table and a compare object to each result.", HelpName = "PEER" };
 
         var cmd = new Command("run", "Run workloads on devices, verify every output against the oracle, and time them.")
         {
-            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet, compare, kernels,
+            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet, compare, kernels, timeout, resume, memoryLimit,
         };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
@@ -58,10 +61,17 @@ internal static class RunCommand
                 throw new ChipKitInputException($"--min-samples must be >= 1, got {samples}");
             }
 
+            if (pr.GetValue(memoryLimit) is string limit)
+            {
+                long bytes = Core.Platform.CpuInfo.ParseSize(limit);
+                Core.Descriptors.Check.MemoryLimitBytes = bytes > 0 ? bytes : throw new ChipKitInputException($"--memory-limit '{limit}': expected a size such as 512M or 8G");
+            }
+
             var options = new RunOptions
             {
                 MinTimeSeconds = ParseTime(pr.GetValue(minTime)!, "--min-time"),
                 WarmupSeconds = ParseTime(pr.GetValue(warmup)!, "--warmup"),
+                TimeoutSeconds = ParseTime(pr.GetValue(timeout)!, "--timeout"),
                 MinSamples = samples,
                 Seed = pr.GetValue(seed),
             };
@@ -69,15 +79,42 @@ internal static class RunCommand
             // Everything the user typed is checked before anything runs.
             string[] specs = pr.GetValue(workload) ?? [];
             string? suiteName = pr.GetValue(suite);
+            string? deviceIds = pr.GetValue(device);
+            ResultsDocument? resumed = null;
+            if (pr.GetValue(resume) is string resumePath)
+            {
+                if (!File.Exists(resumePath))
+                {
+                    throw new ChipKitInputException($"--resume '{resumePath}': no such results file");
+                }
+
+                resumed = ResultsFile.Read(resumePath);
+                if (resumed.Run.Workloads.Count == 0)
+                {
+                    throw new ChipKitInputException($"--resume '{resumePath}': $.run.workloads is empty, so the file does not say what the run was to do");
+                }
+
+                if (specs.Length > 0 || suiteName is not null || deviceIds is not null)
+                {
+                    throw new ChipKitInputException("--resume takes the workloads and devices from the file; do not give --suite, --workload or --device with it");
+                }
+
+                specs = [.. resumed.Run.Workloads];
+                deviceIds = string.Join(',', resumed.Devices.Select(d => d.Id));
+                options = options with { MinTimeSeconds = resumed.Run.MinTimeSeconds, WarmupSeconds = resumed.Run.WarmupSeconds, MinSamples = resumed.Run.MinSamples, Seed = resumed.Run.Seed };
+                suiteName = resumed.Run.Suite;
+            }
+
             var workloads = new List<Workload>();
-            if (suiteName is not null || specs.Length == 0)
+            if (resumed is null && (suiteName is not null || specs.Length == 0))
             {
                 workloads.AddRange(SuiteLoader.Load(suiteName ?? "quick").Workloads);
             }
 
             workloads.AddRange(specs.Select(WorkloadSpec.Parse));
-            IReadOnlyList<IDevice> devices = Backends.Registry.Open(pr.GetValue(device), new DeviceOptions(t, KernelsDir: pr.GetValue(kernels)));
-            string outPath = pr.GetValue(output) ?? Path.Combine("results", $"chipkit-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
+            IReadOnlyList<IDevice> devices = Backends.Registry.Open(deviceIds, new DeviceOptions(t, KernelsDir: pr.GetValue(kernels)));
+            string outPath = pr.GetValue(resume) ?? pr.GetValue(output) ?? Path.Combine("results", $"chipkit-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
+            string[] tokens = [.. pr.Tokens.Select(x => x.Value)];
 
             try
             {
@@ -87,7 +124,7 @@ internal static class RunCommand
                     throw new ChipKitInputException($"--compare '{peer}': not one of the devices of this run ({string.Join(", ", devices.Select(d => d.Info.Id))}); add it to --device");
                 }
 
-                return Execute(workloads, devices, options, outPath, suiteName ?? (specs.Length == 0 ? "quick" : null), t, pr.GetValue(quiet), stdout, stderr, peer);
+                return Execute(workloads, devices, options, outPath, suiteName ?? (specs.Length == 0 ? "quick" : null), t, pr.GetValue(quiet), stdout, stderr, peer, resumed, tokens);
             }
             finally
             {
@@ -100,9 +137,9 @@ internal static class RunCommand
         return cmd;
     }
 
-    private static int Execute(List<Workload> workloads, IReadOnlyList<IDevice> devices, RunOptions options, string outPath, string? suiteName, int threads, bool quiet, TextWriter stdout, TextWriter stderr, string? peer = null)
+    private static int Execute(List<Workload> workloads, IReadOnlyList<IDevice> devices, RunOptions options, string outPath, string? suiteName, int threads, bool quiet, TextWriter stdout, TextWriter stderr, string? peer, ResultsDocument? resumed, string[] tokens)
     {
-        var doc = new ResultsDocument
+        var doc = resumed ?? new ResultsDocument
         {
             Created = DateTimeOffset.UtcNow,
             Chipkit = MachineProbe.Tool(),
@@ -115,7 +152,8 @@ internal static class RunCommand
                 MinSamples = options.MinSamples,
                 Seed = options.Seed,
                 Threads = threads == 0 ? Environment.ProcessorCount : threads,
-                Args = [.. Environment.GetCommandLineArgs().Skip(1)],
+                Args = ["run", .. tokens],
+                Workloads = [.. workloads.Select(w => w.Spec)],
             },
             Devices = devices.Select(d => new DeviceRecord
             {
@@ -136,6 +174,14 @@ internal static class RunCommand
             runner.Progress += p => stderr.WriteLine($"[{p.Index}/{p.Total}] {p.Workload} on {p.Device} ...");
         }
 
+        // A resumed run skips what the file already has; each workload then expects only its missing devices.
+        HashSet<(string Workload, string Device)>? completed = resumed?.Results.Select(r => (r.Workload, r.Device)).ToHashSet();
+        if (completed is not null)
+        {
+            stderr.WriteLine($"resuming {outPath}: {completed.Count} results kept, {(workloads.Count * devices.Count) - completed.Count} to run");
+        }
+
+        int Expected(string spec) => devices.Count(d => completed is null || !completed.Contains((spec, d.Info.Id)));
         var pending = new List<ResultRecord>();
         runner.ResultReady += r =>
         {
@@ -149,7 +195,7 @@ internal static class RunCommand
 
             // With --compare, a workload's rows are printed once all its devices (the peer included) have a result.
             pending.Add(r);
-            if (pending.Count == devices.Count)
+            if (pending.Count == Expected(r.Workload))
             {
                 AddComparison(pending, peer);
                 ResultsFile.WriteAtomic(outPath, doc);
@@ -161,7 +207,7 @@ internal static class RunCommand
                 pending.Clear();
             }
         };
-        runner.Run(workloads, devices);
+        runner.Run(workloads, devices, completed);
 
         stdout.WriteLine();
         stdout.WriteLine(ResultTable.Summary(doc.Results));
@@ -201,6 +247,11 @@ internal static class RunCommand
             mult = 1e-3;
             s = s[..^2];
         }
+        else if (s.EndsWith('m'))
+        {
+            mult = 60;
+            s = s[..^1];
+        }
         else if (s.EndsWith('s'))
         {
             s = s[..^1];
@@ -208,7 +259,7 @@ internal static class RunCommand
 
         if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0)
         {
-            throw new ChipKitInputException($"{option} '{text}': expected a non-negative duration such as 0.5s, 500ms or 2");
+            throw new ChipKitInputException($"{option} '{text}': expected a non-negative duration such as 0.5s, 500ms, 2 or 10m");
         }
 
         return v * mult;

@@ -247,7 +247,7 @@ public class TfliteModelTests
 public class AccuracyTests
 {
     [Test]
-    public void Kws01_Top1OnThe1000LabelledInputs_IsAtLeast90Percent()
+    public void Kws01_Top1OnThe1000LabelledInputs_Is90Point1Percent_AsTflm()
     {
         byte[] data = File.ReadAllBytes(MlperfTiny.PathOf("samples/kws01/kws01_mfcc_int8_1000x49x10.bin"));
         int[] labels = File.ReadAllLines(MlperfTiny.PathOf("samples/kws01/labels.csv")).Skip(1)
@@ -266,6 +266,7 @@ public class AccuracyTests
         }
 
         TestContext.Out.WriteLine($"kws01 top-1: {correct}/1000");
+        Assert.That(correct, Is.GreaterThanOrEqualTo(900), "MLPerf Tiny quality target: 90 % top-1");
         // TFLite Micro's reference kernels get 901/1000 on these inputs (README); bit-exact kernels give exactly that
         Assert.That(correct, Is.EqualTo(901));
     }
@@ -430,19 +431,28 @@ public class HostileInputTests
         byte[] b = Kws();
         TfliteModel m = TfliteReader.Parse(b, "k");
         Assert.That(m.Operators[^1].Op, Is.EqualTo(TfliteOp.Softmax));
-        // operator codes store deprecated_builtin_code (byte) and builtin_code (int32); replace SOFTMAX's int32 25 by 28 (TANH)
-        int count = 0;
-        for (int i = 0; i + 4 <= b.Length && count == 0; i += 4)
+        // operator codes store deprecated_builtin_code (byte) and/or builtin_code (int32): patch each byte 25 (SOFTMAX)
+        // in turn to 28 (TANH); the one that is SOFTMAX's code must be refused, naming operator 12
+        string? message = null;
+        for (int i = 0; i < b.Length && message is null; i++)
         {
-            if (BitConverter.ToInt32(b, i) == 25 && i < 1024)
+            if (b[i] != 25)
             {
-                b[i] = 28;
-                count++;
+                continue;
+            }
+
+            byte[] c = (byte[])b.Clone();
+            c[i] = 28;
+            try
+            {
+                TfliteReader.Parse(c, "k.tflite");
+            }
+            catch (ChipKitInputException e) when (e.Message.Contains("builtin code 28", StringComparison.Ordinal))
+            {
+                message = e.Message;
             }
         }
 
-        Assume.That(count, Is.EqualTo(1));
-        var e = Assert.Throws<ChipKitInputException>(() => TfliteReader.Parse(b, "k.tflite"));
-        Assert.That(e!.Message, Does.Contain("operator 12").And.Contain("builtin code 28").And.Contain("not supported"));
+        Assert.That(message, Does.StartWith("k.tflite: subgraph 0, operator 12").And.Contain("not supported"));
     }
 }

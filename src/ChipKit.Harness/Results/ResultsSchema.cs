@@ -54,6 +54,9 @@ public sealed class RunRecord
     public int Seed { get; set; }
     public int Threads { get; set; }
     public List<string> Args { get; set; } = [];
+
+    /// <summary>Every workload the run was to measure, in order (what `chipkit run --resume` continues with).</summary>
+    public List<string> Workloads { get; set; } = [];
 }
 
 public sealed class DeviceRecord

@@ -20,18 +20,42 @@ public sealed class BenchmarkRunner(RunOptions options)
     /// <summary>Raised as each result completes (the CLI prints it and saves the file).</summary>
     public event Action<ResultRecord>? ResultReady;
 
-    public List<ResultRecord> Run(IReadOnlyList<Workload> workloads, IReadOnlyList<IDevice> devices)
+    /// <summary>
+    /// Runs every workload on every device, except the (workload spec, device id) pairs in <paramref name="completed"/>
+    /// (a resumed run: those results are already in the file).
+    /// </summary>
+    public List<ResultRecord> Run(IReadOnlyList<Workload> workloads, IReadOnlyList<IDevice> devices, IReadOnlySet<(string Workload, string Device)>? completed = null)
     {
         var results = new List<ResultRecord>();
+        var hung = new Dictionary<string, string>(StringComparer.Ordinal);
         int total = workloads.Count * devices.Count, index = 0;
         foreach (Workload w in workloads)
         {
+            if (completed is not null && devices.All(d => completed.Contains((w.Spec, d.Info.Id))))
+            {
+                index += devices.Count;
+                continue;
+            }
+
             OpData data = w.CreateData(Options.Seed);
             Expected? expected = null;
             string? referenceError = null;
             foreach (IDevice device in devices)
             {
                 index++;
+                if (completed is not null && completed.Contains((w.Spec, device.Info.Id)))
+                {
+                    continue;
+                }
+
+                if (hung.TryGetValue(device.Info.Id, out string? hungOn))
+                {
+                    ResultRecord skipped = NewRecord(w, device, "failed", $"not run: the device timed out on {hungOn} earlier in this run");
+                    results.Add(skipped);
+                    ResultReady?.Invoke(skipped);
+                    continue;
+                }
+
                 Progress?.Invoke(new RunProgress(index, total, w.Spec, device.Info.Id, "running"));
                 if (expected is null && referenceError is null)
                 {
@@ -47,7 +71,15 @@ public sealed class BenchmarkRunner(RunOptions options)
 
                 ResultRecord r = referenceError is not null
                     ? NewRecord(w, device, "failed", referenceError)
-                    : RunOne(w, device, data, expected!);
+                    : RunWithTimeout(w, device, data, expected!);
+                if (r.Message?.StartsWith("timed out", StringComparison.Ordinal) == true)
+                {
+                    hung[device.Info.Id] = w.Spec;
+
+                    // The abandoned kernel may still write into these operands: the next device gets fresh ones.
+                    data = w.CreateData(Options.Seed);
+                }
+
                 results.Add(r);
                 ResultReady?.Invoke(r);
             }
@@ -73,6 +105,29 @@ public sealed class BenchmarkRunner(RunOptions options)
         },
         Energy = new EnergyRecord { Source = "none", Note = "no energy meter was used" },
     };
+
+    /// <summary>
+    /// <see cref="RunOne"/> on a background thread, abandoned after <see cref="RunOptions.TimeoutSeconds"/>: a hung
+    /// kernel becomes a failed result instead of a hung run.
+    /// </summary>
+    private ResultRecord RunWithTimeout(Workload w, IDevice device, OpData data, Expected expected)
+    {
+        if (Options.TimeoutSeconds <= 0)
+        {
+            return RunOne(w, device, data, expected);
+        }
+
+        ResultRecord? result = null;
+        var worker = new Thread(() => result = RunOne(w, device, data, expected)) { IsBackground = true, Name = $"chipkit {device.Info.Id}" };
+        worker.Start();
+        if (worker.Join(TimeSpan.FromSeconds(Options.TimeoutSeconds)))
+        {
+            return result!;
+        }
+
+        return NewRecord(w, device, "failed",
+            $"timed out after {Options.TimeoutSeconds:0.###} s (--timeout); the kernel did not return and the device is not used again in this run");
+    }
 
     /// <summary>Measures one workload on one device.</summary>
     public ResultRecord RunOne(Workload w, IDevice device, OpData data, Expected expected)

@@ -21,6 +21,13 @@ public sealed record RunOptions
     /// </summary>
     public double WarmupSeconds { get; init; } = 0.1;
 
+    /// <summary>
+    /// Longest one workload may take on one device (prepare, runs, verification), in seconds; 0 means no limit.
+    /// A workload past it fails with "timed out", and the device is not used again in this run (its kernel may
+    /// still be running; it cannot be stopped safely).
+    /// </summary>
+    public double TimeoutSeconds { get; init; }
+
     /// <summary>Seed of the generated operands.</summary>
     public int Seed { get; init; } = 42;
 }
