@@ -92,6 +92,10 @@ public sealed class OrtDevice : IDevice
             ["provider"] = "CPUExecutionProvider",
             ["graph_optimization"] = "all",
             ["opset"] = OnnxModels.Opset.ToString(CultureInfo.InvariantCulture),
+
+            // A peer library to compare with (--device cpu,ort --compare ort), not a module under evaluation:
+            // it runs only when named, never as part of the default device set.
+            [DeviceRegistry.PeerProperty] = "true",
         };
         if (version is not null)
         {

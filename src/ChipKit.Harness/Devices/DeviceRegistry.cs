@@ -23,6 +23,12 @@ public interface IDeviceProvider
 /// </summary>
 public sealed class DeviceRegistry(IReadOnlyList<IDeviceProvider> providers)
 {
+    /// <summary>
+    /// Device property marking a peer library (ONNX Runtime, ...): it is run only when named with --device, so the
+    /// default run evaluates ChipKit's own devices and a peer's wrong answers never fail a run nobody asked it into.
+    /// </summary>
+    public const string PeerProperty = "peer";
+
     /// <summary>The providers that need no extra project: the CPU SIMD backend and the reference oracle.</summary>
     public static IReadOnlyList<IDeviceProvider> BuiltInProviders { get; } = [new CpuProvider(), new ReferenceProvider()];
 
@@ -33,12 +39,13 @@ public sealed class DeviceRegistry(IReadOnlyList<IDeviceProvider> providers)
 
     public IReadOnlyList<DeviceInfo> List(DeviceOptions options) => Providers.SelectMany(p => p.List(options)).ToList();
 
-    /// <summary>Opens a comma-separated list of ids ("cpu,ref"); "all" or null means every available device.</summary>
+    /// <summary>Opens a comma-separated list of ids ("cpu,ref"); "all" or null means every available device except peers.</summary>
     public IReadOnlyList<IDevice> Open(string? ids, DeviceOptions options)
     {
         if (string.IsNullOrWhiteSpace(ids) || ids.Trim() == "all")
         {
-            return List(options).Where(d => d.Available).Select(d => OpenOne(d.Id, options)).ToList();
+            return List(options).Where(d => d.Available && !(d.Properties.TryGetValue(PeerProperty, out string? peer) && peer == "true"))
+                .Select(d => OpenOne(d.Id, options)).ToList();
         }
 
         var devices = new List<IDevice>();
