@@ -98,8 +98,20 @@ public static class Shrinker
             }
         }
 
-        // Smallest first, so each accepted step is as large as it can be.
-        return list.Where(s => s != spec).Distinct().OrderBy(Size);
+        // Canonical form (drops keys left at their defaults), smallest first, so each accepted step is as large as it can be.
+        return list.Select(Canonical).Where(s => s != spec).Distinct().OrderBy(Size);
+    }
+
+    private static string Canonical(string spec)
+    {
+        try
+        {
+            return ChipKit.Core.Workloads.WorkloadSpec.Parse(spec).Spec;
+        }
+        catch (ChipKit.Core.ChipKitInputException)
+        {
+            return spec; // an invalid candidate: the case runner reports it as not a valid case and it is not kept
+        }
     }
 
     private static bool TryGet(string spec, string key, out int value)
