@@ -16,7 +16,11 @@ internal static class DevicesCommand
         var cmd = new Command("devices", "List the devices ChipKit can run on: id, backend, name, availability and why not.") { json, threads };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
-            IReadOnlyList<DeviceInfo> list = Backends.Registry.List(new DeviceOptions(pr.GetValue(threads)));
+            (Harness.Power.RaplMeter? rapl, string? reason) = Harness.Power.RaplMeter.Open();
+            string meter = rapl is not null ? $"rapl ({rapl.Description})" : $"none: {reason}";
+            IReadOnlyList<DeviceInfo> list = Backends.Registry.List(new DeviceOptions(pr.GetValue(threads)))
+                .Select(d => d.Id == "cpu" ? d with { Properties = new Dictionary<string, string>(d.Properties) { ["energy_meter"] = meter } } : d)
+                .ToList();
             if (pr.GetValue(json))
             {
                 var records = list.Select(d => new DeviceRecord

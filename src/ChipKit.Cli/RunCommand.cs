@@ -41,11 +41,13 @@ internal static class RunCommand
         var timeout = new Option<string>("--timeout") { Description = "Longest one workload may take on one device (10m, 90s); past it the result fails and the device is not used again. 0 = no limit.", DefaultValueFactory = _ => "10m", HelpName = "TIME" };
         var resume = new Option<string?>("--resume") { Description = "Continue an interrupted run: the results file it was writing. Runs what is missing, with the same workloads, devices and settings, and appends to that file.", HelpName = "FILE" };
         var memoryLimit = new Option<string?>("--memory-limit") { Description = "Refuse workloads needing more memory than this (bytes, or 512M, 8G). Default: half the memory available.", HelpName = "SIZE" };
+        var declaredWatts = new Option<string[]>("--declared-watts") { Description = "A wattage to assume for a device without a meter, repeatable: DEVICE=W. The last resort: its energy figures are labelled declared, never measured.", HelpName = "DEVICE=W" };
+        var powerDuration = new Option<string>("--power-duration") { Description = "Length of the steady-state loop energy is read over, for devices with a meter (RAPL) or a declared wattage.", DefaultValueFactory = _ => "10s", HelpName = "TIME" };
         var compare = new Option<string?>("--compare") { Description = "A device of --device to compare with (e.g. ort): adds a ratio column (gops / the peer's gops on the same workload) to the table and a compare object to each result.", HelpName = "PEER" };
 
         var cmd = new Command("run", "Run workloads on devices, verify every output against the oracle, and time them.")
         {
-            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet, compare, kernels, timeout, resume, memoryLimit,
+            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet, compare, kernels, timeout, resume, memoryLimit, declaredWatts, powerDuration,
         };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
@@ -113,6 +115,7 @@ internal static class RunCommand
 
             workloads.AddRange(specs.Select(WorkloadSpec.Parse));
             IReadOnlyList<IDevice> devices = Backends.Registry.Open(deviceIds, new DeviceOptions(t, KernelsDir: pr.GetValue(kernels)));
+            options = WithMeters(options, devices, pr.GetValue(declaredWatts) ?? [], ParseTime(pr.GetValue(powerDuration)!, "--power-duration"), stderr);
             string outPath = pr.GetValue(resume) ?? pr.GetValue(output) ?? Path.Combine("results", $"chipkit-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
             string[] tokens = [.. pr.Tokens.Select(x => x.Value)];
 
@@ -213,6 +216,50 @@ internal static class RunCommand
         stdout.WriteLine(ResultTable.Summary(doc.Results));
         stdout.WriteLine($"results: {outPath}");
         return doc.Results.Any(r => r.Status == "failed") ? CliApp.ExitFailed : CliApp.ExitOk;
+    }
+
+    /// <summary>
+    /// Energy meters for this run: RAPL for the cpu device where the kernel exposes powercap, then declared wattages
+    /// (--declared-watts ID=W) for devices that have no meter. A device with neither records energy source "none".
+    /// </summary>
+    private static RunOptions WithMeters(RunOptions options, IReadOnlyList<IDevice> devices, string[] declared, double powerSeconds, TextWriter stderr)
+    {
+        var meters = new Dictionary<string, Harness.Power.IEnergyMeter>(StringComparer.Ordinal);
+        (Harness.Power.RaplMeter? rapl, string? reason) = Harness.Power.RaplMeter.Open();
+        if (rapl is not null && devices.Any(d => d.Info.Id == "cpu"))
+        {
+            meters["cpu"] = rapl;
+        }
+
+        foreach (string item in declared)
+        {
+            int eq = item.IndexOf('=', StringComparison.Ordinal);
+            string id = eq > 0 ? item[..eq].Trim() : "";
+            if (eq <= 0 || !double.TryParse(item[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double watts) || !double.IsFinite(watts) || watts <= 0)
+            {
+                throw new ChipKitInputException($"--declared-watts '{item}': expected DEVICE=W with a positive wattage, e.g. cpu=65");
+            }
+
+            if (!devices.Any(d => d.Info.Id == id))
+            {
+                throw new ChipKitInputException($"--declared-watts '{item}': device '{id}' is not one of this run's devices ({string.Join(", ", devices.Select(d => d.Info.Id))})");
+            }
+
+            if (meters.TryGetValue(id, out Harness.Power.IEnergyMeter? existing))
+            {
+                stderr.WriteLine($"note: {id} has a measuring meter ({existing.Source}); --declared-watts for it is ignored");
+                continue;
+            }
+
+            meters[id] = new Harness.Power.DeclaredMeter(watts);
+        }
+
+        return options with
+        {
+            Meters = meters,
+            PowerDurationSeconds = powerSeconds,
+            NoMeterNote = reason is null ? "no energy meter for this device" : $"no energy meter: {reason}",
+        };
     }
 
     /// <summary>Gives every non-peer result of one workload its <c>compare</c> record against the peer's result.</summary>

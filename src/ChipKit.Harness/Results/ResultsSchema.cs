@@ -151,6 +151,21 @@ public sealed class EnergyRecord
     public double? Watts { get; set; }
     public string Source { get; set; } = "none";
 
+    /// <summary>Idle power of the meter's domain measured before the loops (metered devices).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? IdleWatts { get; set; }
+
+    /// <summary>Throughput per watt: gops over average watts of the energy loop (null without an energy figure).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? GopsPerWatt { get; set; }
+
+    /// <summary>Length of the steady-state energy loop, and the meter's resolution, both for metered devices.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? LoopSeconds { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ResolutionJoules { get; set; }
+
     /// <summary>Joules per component (modeled devices: mac, each SRAM, dram, leakage).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Dictionary<string, double>? Breakdown { get; set; }

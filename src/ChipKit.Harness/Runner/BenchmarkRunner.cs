@@ -106,6 +106,63 @@ public sealed class BenchmarkRunner(RunOptions options)
         Energy = new EnergyRecord { Source = "none", Note = "no energy meter was used" },
     };
 
+    private readonly Dictionary<Power.IEnergyMeter, double> _idleWatts = [];
+
+    /// <summary>
+    /// Energy over a steady-state loop of at least <see cref="RunOptions.PowerDurationSeconds"/>, read from the meter's
+    /// counter (not instantaneous power). Too little energy for the meter to resolve gives no per-watt figure, with the reason.
+    /// </summary>
+    private EnergyRecord MeasureEnergy(IKernel kernel, Power.IEnergyMeter meter, Workload w)
+    {
+        // Idle power of the metered domain, once per meter; a declared wattage has no idle figure.
+        double? idle = null;
+        if (meter.Source != "declared")
+        {
+            if (!_idleWatts.TryGetValue(meter, out double measured))
+            {
+                double i0 = meter.ReadJoules();
+                long it = Stopwatch.GetTimestamp();
+                Thread.Sleep(TimeSpan.FromSeconds(Options.IdleSeconds));
+                measured = (meter.ReadJoules() - i0) / Stopwatch.GetElapsedTime(it).TotalSeconds;
+                _idleWatts[meter] = measured;
+            }
+
+            idle = measured;
+        }
+
+        double e0 = meter.ReadJoules();
+        long t0 = Stopwatch.GetTimestamp();
+        long runs = 0;
+        do
+        {
+            kernel.Run();
+            runs++;
+        }
+        while (Stopwatch.GetElapsedTime(t0).TotalSeconds < Options.PowerDurationSeconds);
+
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        double joules = meter.ReadJoules() - e0;
+        var e = new EnergyRecord
+        {
+            Source = meter.Source,
+            IdleWatts = idle,
+            LoopSeconds = seconds,
+            ResolutionJoules = meter.ResolutionJoules,
+            Note = meter.Source == "declared" ? $"{meter.Description}: declared by the user, not measured" : meter.Description,
+        };
+        if (meter.ResolutionJoules > 0 && joules < 1000 * meter.ResolutionJoules)
+        {
+            e.Note = $"{meter.Description}: {joules:G3} J over {seconds:0.###} s is too little for the meter's {meter.ResolutionJoules:G3} J resolution; no per-watt figure";
+            return e;
+        }
+
+        double watts = joules / seconds;
+        e.Joules = joules / runs;
+        e.Watts = watts;
+        e.GopsPerWatt = watts > 0 ? w.Ops * runs / seconds / 1e9 / watts : null;
+        return e;
+    }
+
     /// <summary>
     /// <see cref="RunOne"/> on a background thread, abandoned after <see cref="RunOptions.TimeoutSeconds"/>: a hung
     /// kernel becomes a failed result instead of a hung run.
@@ -220,6 +277,16 @@ public sealed class BenchmarkRunner(RunOptions options)
                     cpuSamples.Add((Environment.CpuUsage.TotalTime - cpu0).TotalSeconds / runsPerSample);
                     measured += wall;
                     samples.Add((timed is not null ? deviceSeconds : wall) / runsPerSample);
+                }
+
+                if (Options.Meters.TryGetValue(device.Info.Id, out Power.IEnergyMeter? meter))
+                {
+                    phase = "energy loop";
+                    r.Energy = MeasureEnergy(kernel, meter, w);
+                }
+                else
+                {
+                    r.Energy.Note = Options.NoMeterNote;
                 }
 
                 // The timed runs must still compute the right answer: poison, run once more, verify.

@@ -28,6 +28,18 @@ public sealed record RunOptions
     /// </summary>
     public double TimeoutSeconds { get; init; }
 
+    /// <summary>Energy meters by device id (RAPL for cpu, a declared wattage, ...). Devices without one get energy source "none".</summary>
+    public IReadOnlyDictionary<string, Power.IEnergyMeter> Meters { get; init; } = new Dictionary<string, Power.IEnergyMeter>();
+
+    /// <summary>Why a device without a meter has none (recorded in each result's energy note).</summary>
+    public string NoMeterNote { get; init; } = "no energy meter was used";
+
+    /// <summary>Length of the steady-state loop energy is measured over, when a device has a meter (MLPerf Power / SPECpower style).</summary>
+    public double PowerDurationSeconds { get; init; } = 10;
+
+    /// <summary>Idle power is measured once per meter, over this long, before the first loop.</summary>
+    public double IdleSeconds { get; init; } = 1;
+
     /// <summary>Seed of the generated operands.</summary>
     public int Seed { get; init; } = 42;
 }
