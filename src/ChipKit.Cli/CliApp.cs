@@ -28,6 +28,7 @@ public static class CliApp
         root.Subcommands.Add(GateCommand.Create(stdout, stderr));
         root.Subcommands.Add(BaselineCommand.Create(stdout, stderr));
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(CompareCommand.Create(stdout, stderr));
         root.Subcommands.Add(PeakCommand.Create(stdout, stderr));
         root.Subcommands.Add(InferCommand.Create(stdout, stderr));
 

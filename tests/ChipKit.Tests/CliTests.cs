@@ -127,6 +127,22 @@ public class CliTests
     }
 
     [Test]
+    public void Compare_puts_files_side_by_side_with_ratios()
+    {
+        string a = Path.Combine(_dir, "a.json"), b = Path.Combine(_dir, "b.json");
+        Assert.That(Cli("run", "-w", "gemm:m=8,n=8,k=8", "-w", "qgemm:m=4,n=4,k=4", "-d", "ref", "--min-time", "0", "--min-samples", "2", "-o", a, "-q").code, Is.Zero);
+        Assert.That(Cli("run", "-w", "gemm:m=8,n=8,k=8", "-d", "ref", "--min-time", "0", "--min-samples", "2", "-o", b, "-q").code, Is.Zero);
+        (int code, string stdout, _) = Cli("compare", a, b, "--format", "md");
+        Assert.That(code, Is.Zero);
+        Assert.That(stdout, Does.Contain("| workload | device | A gops | B gops | B/A gops |"));
+        string gemmRow = stdout.Split('\n').Single(l => l.StartsWith("| gemm:m=8,n=8,k=8 | ref |", StringComparison.Ordinal));
+        Assert.That(gemmRow.Split('|')[5].Trim(), Does.Match(@"^\d+\.\d{3}$"), "a numeric ratio");
+        Assert.That(stdout, Does.Contain("missing"), "qgemm is only in A");
+        Assert.That(Cli("compare", a).code, Is.EqualTo(2));
+        Assert.That(Cli("compare", a, Path.Combine(_dir, "nope.json")).stderr, Does.Contain("nope.json"));
+    }
+
+    [Test]
     public void A_failed_result_gives_exit_code_1()
     {
         // A workload whose oracle cannot be matched is not constructible from the CLI, so check the report path:

@@ -120,6 +120,7 @@ public class RunnerTimeSourceTests
         Assert.That(r.Energy.Source, Is.EqualTo("modeled"));
         Assert.That(r.Energy.Joules, Is.EqualTo(2e-6));
         Assert.That(r.Energy.Breakdown!["mac"], Is.EqualTo(1.5e-6));
+        Assert.That(r.Energy.GopsPerWatt, Is.EqualTo(1024 / 1e9 / 2e-6).Within(1e-9), "ops per joule");
     }
 
     [Test]

@@ -352,6 +352,7 @@ public sealed class BenchmarkRunner(RunOptions options)
         {
             Joules = cost.Joules,
             Watts = cost.Joules / cost.Seconds,
+            GopsPerWatt = cost.Joules > 0 ? w.Ops / 1e9 / cost.Joules : null,
             Source = "modeled",
             Note = "from the module's energy-per-action table and leakage, not a measurement",
             Breakdown = cost.EnergyBreakdown.ToDictionary(p => p.Key, p => p.Value),
