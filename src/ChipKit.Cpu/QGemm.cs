@@ -90,7 +90,7 @@ internal static class QGemm
 }
 
 /// <summary>Exact int8 GEMM for one vector width: int16 operands, vpmaddwd, int32 accumulators.</summary>
-internal sealed class QGemmEngine<TL, TV> : IQGemm
+internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGemmScratch>
     where TL : struct, IQLanes<TV>
     where TV : struct
 {
@@ -142,78 +142,11 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
             return;
         }
 
-        RunParallel(call, scratch, parts, splitN);
+        BlockJob<QGemmCall, QGemmScratch>.Run(ref _job, this, MR, NR, call, scratch, call.M, call.N, parts, splitN);
     }
 
     /// <summary>One job object per engine (no allocation per Run); the pool runs one region at a time.</summary>
-    private ParallelJob? _job;
-
-    private void RunParallel(in QGemmCall c, QGemmScratch scratch, int parts, bool splitN)
-    {
-        ParallelJob job = _job ??= new ParallelJob(this);
-        if (!Monitor.TryEnter(job))
-        {
-            // Another thread is running this engine: run these parts on this thread with their own state.
-            new ParallelJob(this).Set(c, scratch, parts, splitN).RunInline();
-            return;
-        }
-
-        try
-        {
-            job.Set(c, scratch, parts, splitN);
-            WorkerPool.Run(job, parts);
-        }
-        finally
-        {
-            job.Clear();
-            Monitor.Exit(job);
-        }
-    }
-
-    private sealed class ParallelJob(QGemmEngine<TL, TV> owner) : IParallelJob
-    {
-        private QGemmCall _c;
-        private QGemmScratch? _scratch;
-        private int _parts;
-        private bool _splitN;
-
-        public ParallelJob Set(in QGemmCall c, QGemmScratch scratch, int parts, bool splitN)
-        {
-            _c = c;
-            _scratch = scratch;
-            _parts = parts;
-            _splitN = splitN;
-            return this;
-        }
-
-        public void Clear()
-        {
-            _c = default;
-            _scratch = null;
-        }
-
-        public void RunInline()
-        {
-            for (int t = 0; t < _parts; t++)
-            {
-                Execute(t);
-            }
-        }
-
-        public void Execute(int t)
-        {
-            if (_splitN)
-            {
-                (int n0, int n1) = Sgemm.Range(t, _parts, _c.N, NR);
-                owner.Block(_c, _scratch!, t, 0, _c.M, n0, n1);
-            }
-            else
-            {
-                (int m0, int m1) = Sgemm.Range(t, _parts, _c.M, MR);
-                owner.Block(_c, _scratch!, t, m0, m1, 0, _c.N);
-            }
-        }
-    }
+    private BlockJob<QGemmCall, QGemmScratch>? _job;
 
     /// <summary>Packs k-pairs [p0, p0+kcp) of A16 rows [i0, i0+mc) as [ceil(mc/MR)][kcp][MR] int32 pairs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -249,7 +182,7 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Block(in QGemmCall c, QGemmScratch scratch, int t, int m0, int m1, int n0, int n1)
+    public void Block(in QGemmCall c, QGemmScratch scratch, int t, int m0, int m1, int n0, int n1)
     {
         if (m0 >= m1 || n0 >= n1)
         {

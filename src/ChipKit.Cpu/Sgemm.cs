@@ -166,7 +166,7 @@ internal static class Prefetch
 }
 
 /// <summary>BLIS-style fp32 GEMM for one vector width.</summary>
-internal sealed class SgemmEngine<TL, TV> : ISgemm
+internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, SgemmScratch>
     where TL : struct, IF32Lanes<TV>
     where TV : struct
 {
@@ -306,82 +306,15 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm
             return;
         }
 
-        RunParallel(call, scratch, parts, splitN);
+        BlockJob<SgemmCall, SgemmScratch>.Run(ref _job, this, MR, NR, call, scratch, call.M, call.N, parts, splitN);
     }
 
     /// <summary>One job object per engine (no allocation per Run); the pool runs one region at a time.</summary>
-    private ParallelJob? _job;
-
-    private void RunParallel(in SgemmCall c, SgemmScratch scratch, int parts, bool splitN)
-    {
-        ParallelJob job = _job ??= new ParallelJob(this);
-        if (!Monitor.TryEnter(job))
-        {
-            // Another thread is running this engine: run these parts on this thread with their own state.
-            new ParallelJob(this).Set(c, scratch, parts, splitN).RunInline();
-            return;
-        }
-
-        try
-        {
-            job.Set(c, scratch, parts, splitN);
-            WorkerPool.Run(job, parts);
-        }
-        finally
-        {
-            job.Clear();
-            Monitor.Exit(job);
-        }
-    }
-
-    private sealed class ParallelJob(SgemmEngine<TL, TV> owner) : IParallelJob
-    {
-        private SgemmCall _c;
-        private SgemmScratch? _scratch;
-        private int _parts;
-        private bool _splitN;
-
-        public ParallelJob Set(in SgemmCall c, SgemmScratch scratch, int parts, bool splitN)
-        {
-            _c = c;
-            _scratch = scratch;
-            _parts = parts;
-            _splitN = splitN;
-            return this;
-        }
-
-        public void Clear()
-        {
-            _c = default;
-            _scratch = null;
-        }
-
-        public void RunInline()
-        {
-            for (int t = 0; t < _parts; t++)
-            {
-                Execute(t);
-            }
-        }
-
-        public void Execute(int t)
-        {
-            if (_splitN)
-            {
-                (int n0, int n1) = Sgemm.Range(t, _parts, _c.N, NR);
-                owner.Block(_c, _scratch!, t, 0, _c.M, n0, n1);
-            }
-            else
-            {
-                (int m0, int m1) = Sgemm.Range(t, _parts, _c.M, MR);
-                owner.Block(_c, _scratch!, t, m0, m1, 0, _c.N);
-            }
-        }
-    }
+    private BlockJob<SgemmCall, SgemmScratch>? _job;
 
     /// <summary>The five BLIS loops around the micro-kernel for output rows [m0,m1) x cols [n0,n1) (m0 % MR == 0, n0 % NR == 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Block(in SgemmCall c, SgemmScratch scratch, int t, int m0, int m1, int n0, int n1)
+    public void Block(in SgemmCall c, SgemmScratch scratch, int t, int m0, int m1, int n0, int n1)
     {
         if (m0 >= m1 || n0 >= n1)
         {
