@@ -115,6 +115,9 @@ public sealed record ScaleSimConfig(
 /// <summary>SCALE-Sim v2 topology files: conv form and GEMM (M, N, K) form.</summary>
 public static class ScaleSimTopology
 {
+    /// <summary>Most layers a topology may expand to (depthwise layers count once per channel).</summary>
+    public const int MaxLayers = 100_000;
+
     /// <summary>
     /// Reads a topology CSV. Conv form: <c>Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels,
     /// Num Filter, Strides,</c> (a layer whose name contains "DP" is depthwise: one layer per channel, as SCALE-Sim
@@ -186,6 +189,13 @@ public static class ScaleSimTopology
 
             if (name.Contains("DP", StringComparison.Ordinal))
             {
+                // SCALE-Sim splits a depthwise layer into one layer per channel: refuse a hostile channel count
+                // before it becomes millions of layers (found by fuzzing: Channels=2147483647 exhausted memory).
+                if (layers.Count + ch > MaxLayers)
+                {
+                    throw new ChipKitInputException($"{path}:{n}: depthwise layer '{name}' with {ch} channels would make more than {MaxLayers} layers");
+                }
+
                 for (long c = 0; c < ch; c++)
                 {
                     layers.Add(Layer.Conv(name + "Channel_" + c.ToString(CultureInfo.InvariantCulture), h, w, fh, fw, 1, nf, st, stw));

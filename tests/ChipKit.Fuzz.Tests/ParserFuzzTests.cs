@@ -15,7 +15,7 @@ namespace ChipKit.Fuzz.Tests;
 /// </summary>
 public class ParserFuzzTests
 {
-    private static readonly long Iterations = long.TryParse(Environment.GetEnvironmentVariable("CHIPKIT_FUZZ_ITERATIONS"), out long n) ? n : 3000;
+    internal static readonly long Iterations = long.TryParse(Environment.GetEnvironmentVariable("CHIPKIT_FUZZ_ITERATIONS"), out long n) ? n : 3000;
 
     private static readonly string[] Specs =
     [
@@ -28,7 +28,7 @@ public class ParserFuzzTests
     private static readonly string[] Hostile = ["0", "-1", "2147483647", "-2147483648", "99999999999999", "1e40", "NaN", "", "=", ",", "0x10", "１"];
 
     /// <summary>A real input with one to three edits: a character replaced, inserted or deleted, or a number made hostile.</summary>
-    private static Gen<string> Mutated(string[] seeds) =>
+    internal static Gen<string> Mutated(string[] seeds) =>
         from seed in Gen.OneOfConst(seeds)
         from edits in Gen.Int[1, 3]
         from ops in Gen.Int[0, 3].Array[edits]
@@ -72,7 +72,7 @@ public class ParserFuzzTests
     }
 
     /// <summary>The fuzz property: success, or a ChipKit input error with a message; anything else is reported with the input.</summary>
-    private static void OnlyInputErrors(string input, Action<string> parse)
+    internal static void OnlyInputErrors(string input, Action<string> parse)
     {
         var sw = Stopwatch.StartNew();
         try
