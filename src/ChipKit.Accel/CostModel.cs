@@ -42,11 +42,13 @@ public sealed record LayerCost(
 /// <para>SRAM traffic: the compute model's reads of each operand (SCALE-Sim's counts), the ofmap written as
 /// accumulator words once per row fold (os: once) and read back for every accumulation after the first; the ifmap and
 /// filter buffers are written with what comes from DRAM, and the final outputs read out of the ofmap buffer to DRAM.</para>
-/// <para>DRAM traffic (an estimate, not SCALE-Sim's trace-driven buffer): every operand's unique data is fetched once;
+/// <para>DRAM traffic of <see cref="Estimate"/> (used for `chipkit sim --scalesim-config`, to stay close to SCALE-Sim's
+/// fixed loop order; an estimate, not SCALE-Sim's trace-driven buffer): every operand's unique data is fetched once;
 /// the streamed operand (os: ifmap, ws: ifmap, is: filter) is fetched again for every column fold when its unique data
 /// does not fit in the active half of its double-buffered SRAM; for os the filter column tile is fetched again for
 /// every row fold when it does not fit; for ws/is the partial sums of a column fold spill to DRAM (written and read
-/// back once per extra row fold) when they do not fit in half the ofmap SRAM.</para>
+/// back once per extra row fold) when they do not fit in half the ofmap SRAM. The device model (<see cref="Cost"/>)
+/// uses <see cref="EstimateScheduled"/> instead: the loop order with the least DRAM traffic and no spills.</para>
 /// <para>Time: DRAM transfers overlap compute (double buffering), so total cycles = max(compute cycles,
 /// DRAM bytes / bandwidth); the difference is reported as stall cycles. Seconds = cycles / f of the operating point.</para>
 /// <para>Energy: MACs x MAC energy + SRAM bytes x per-byte energy of each buffer + register-file bytes (two operand
@@ -120,13 +122,55 @@ public static class CostModel
             2.0 * layer.Macs * Math.Max(w.Input, w.Weight));
     }
 
-    /// <summary>Cycles, time and energy of one layer on module <paramref name="m"/> at operating point <paramref name="op"/>.</summary>
+    /// <summary>
+    /// The device model's traffic (ChipKit's `npu:` devices, `chipkit sim --module`, sweeps): SRAM counts as in
+    /// <see cref="Estimate"/>, but the layer is scheduled the way a real accelerator's compiler would, with the loop
+    /// order that moves the fewest DRAM bytes. Partial sums of an output tile stay on chip until its reduction is
+    /// complete (the ofmap buffer acts as the accumulator, as NVDLA's CACC or TPU's accumulators do), so nothing
+    /// spills. If the whole ifmap fits in the active half of its buffer, or all the filters fit in theirs, every operand
+    /// is fetched once. Otherwise the cheaper of two tilings: ifmap tiles that fit held while all filters stream past
+    /// (filters fetched once per ifmap tile), or filter tiles held while the ifmap streams (ifmap fetched once per
+    /// filter tile). Outputs are written once.
+    /// </summary>
+    public static Traffic EstimateScheduled(Layer layer, ComputeResult c, ModuleSpec m, WordSizes w)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(m);
+        ArgumentNullException.ThrowIfNull(w);
+        Traffic sram = Estimate(layer, c, m, w);
+        double halfIfmap = m.SramKib.Ifmap * 1024 / 2, halfFilter = m.SramKib.Filter * 1024 / 2;
+        double ifmap = (double)layer.IfmapElements * w.Input;
+        double filter = (double)layer.FilterElements * w.Weight;
+        double ifmapDram = ifmap, filterDram = filter;
+        if (ifmap > halfIfmap && filter > halfFilter)
+        {
+            double filtersPerIfmapTile = filter * Math.Ceiling(ifmap / halfIfmap);
+            double ifmapPerFilterTile = ifmap * Math.Ceiling(filter / halfFilter);
+            if (filtersPerIfmapTile + ifmap <= ifmapPerFilterTile + filter)
+            {
+                filterDram = filtersPerIfmapTile;
+            }
+            else
+            {
+                ifmapDram = ifmapPerFilterTile;
+            }
+        }
+
+        double outputs = (double)layer.OfmapElements * w.Output;
+        return sram with
+        {
+            IfmapSramWrite = ifmapDram, FilterSramWrite = filterDram,
+            IfmapDramRead = ifmapDram, FilterDramRead = filterDram, OfmapDramWrite = outputs, OfmapDramRead = 0,
+        };
+    }
+
+    /// <summary>Cycles, time and energy of one layer on module <paramref name="m"/> at operating point <paramref name="op"/> (the device model: <see cref="EstimateScheduled"/>).</summary>
     public static LayerCost Cost(Layer layer, ModuleSpec m, MacType type, WordSizes w, OperatingPoint op, double? dramBytesPerCycle = null)
     {
         ArgumentNullException.ThrowIfNull(m);
         ArgumentNullException.ThrowIfNull(op);
         ComputeResult c = SystolicModel.Compute(layer, m.Rows, m.Cols, m.Dataflow);
-        Traffic tr = Estimate(layer, c, m, w);
+        Traffic tr = EstimateScheduled(layer, c, m, w);
         return Combine(layer, c, tr, m, type, op, dramBytesPerCycle ?? m.DramBytesPerCycle);
     }
 

@@ -17,7 +17,6 @@ public sealed class ScaleSimRun
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(energyModule);
-        Config = config;
         Module = energyModule.With(config.ArrayHeight, config.ArrayWidth, config.Dataflow,
             new BufferTriple(config.IfmapSramKb, config.FilterSramKb, config.OfmapSramKb));
         Point = Module.Point(point);
@@ -36,9 +35,49 @@ public sealed class ScaleSimRun
         }
 
         Layers = results;
+        RunName = config.RunName;
+        Bandwidth = config.UserBandwidth ? config.Bandwidth.ToString(CultureInfo.InvariantCulture) + " words/cycle (USER)" : "CALC (no stalls)";
     }
 
-    public ScaleSimConfig Config { get; }
+    private ScaleSimRun(ModuleSpec module, OperatingPoint point, IReadOnlyList<LayerCost> layers)
+    {
+        Module = module;
+        Point = point;
+        Layers = layers;
+        RunName = module.Name;
+        Bandwidth = module.DramBytesPerCycle.ToString(CultureInfo.InvariantCulture) + " bytes/cycle (module, one shared DRAM interface, fill and drain timed)";
+    }
+
+    /// <summary>
+    /// A topology on a module as ChipKit's `npu:` device models it: the module's own array, dataflow, SRAM sizes and
+    /// DRAM bandwidth; int8 operands, int32 partial sums, int8 outputs; one shared DRAM interface whose every byte
+    /// is timed (no free first fill or last drain). This is the model behind `chipkit sim --module M --topology T`.
+    /// </summary>
+    public static ScaleSimRun ForModule(IReadOnlyList<Layer> layers, ModuleSpec module, string? point = null)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(module);
+        if (!module.Supports(MacType.Int8))
+        {
+            throw new Core.ChipKitInputException($"--module {module.Name}: declares no int8 MAC energy or word size; `chipkit sim --module` models int8 layers");
+        }
+
+        OperatingPoint op = module.Point(point);
+        var words = new WordSizes(1, 1, 4, 1);
+        return new ScaleSimRun(module, op, layers.Select(l => CostModel.Cost(l, module, MacType.Int8, words, op)).ToList());
+    }
+
+    /// <summary>The config's run name, or the module's name for a module run.</summary>
+    public string RunName { get; }
+
+    /// <summary>How DRAM bandwidth was modeled, for the report header.</summary>
+    public string Bandwidth { get; }
+
+    /// <summary>Cycles of one pass over all layers (one inference of the topology).</summary>
+    public long TotalCycles => Layers.Sum(l => l.TotalCycles);
+
+    /// <summary>Seconds of one pass at the operating point.</summary>
+    public double TotalSeconds => Layers.Sum(l => l.Seconds);
 
     public ModuleSpec Module { get; }
 
