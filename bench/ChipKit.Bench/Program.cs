@@ -8,12 +8,20 @@ namespace ChipKit.Bench;
 public static class Program
 {
     /// <summary>
-    /// BenchmarkDotNet's defaults plus the Kernel and GOP/s columns, the memory diagnoser (Run should allocate 0 B)
-    /// and a Spec column wide enough to show whole workload specs.
+    /// The energy diagnoser: RAPL when this host exposes it; else a wattage declared in CHIPKIT_BENCH_DECLARED_WATTS
+    /// (labelled declared); else its columns say "no meter".
+    /// </summary>
+    public static EnergyDiagnoser Energy { get; } = EnergyDiagnoser.FromEnvironment();
+
+    /// <summary>
+    /// BenchmarkDotNet's defaults plus the Kernel and GOP/s columns, the memory diagnoser (Run should allocate 0 B),
+    /// the energy diagnoser with its J/op, Avg W and GOP/s/W columns, and a Spec column wide enough to show whole
+    /// workload specs.
     /// </summary>
     public static IConfig Config { get; } = ManualConfig.Create(DefaultConfig.Instance)
         .AddColumn(new KernelColumn(), new GopsColumn())
-        .AddDiagnoser(MemoryDiagnoser.Default)
+        .AddDiagnoser(MemoryDiagnoser.Default, Energy)
+        .AddColumn(Energy.Columns())
         .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(80));
 
     /// <returns>0 when every selected benchmark produced a result; 1 when any failed (e.g. its kernel is missing or does not verify).</returns>

@@ -5,6 +5,12 @@
  * Arguments vec_a / vec_b are 1 when the matrix's row stride is a multiple of 4 floats, so aligned float4 loads are valid.
  * Entry point: sgemm. Global size: (ceil(N/TN) * TN/RN, ceil(M/TM) * TM/RM); local size (TN/RN, TM/RM).
  * C is read only when use_beta is non-zero (beta == 0 must not read C: it may hold NaN).
+ *
+ * Panel variant (CPU-type devices; the host defines PM and PV as well): three entry points run in order, all timed.
+ *   sgemm_pack_a  global (ceil(M/PM), K):  Ap[it][k][PM] = op(A)[it*PM + i][k], zero past M
+ *   sgemm_pack_b  global (ceil(N/PN), K):  Bp[jt][k][PN] = op(B)[k][jt*PN + j], zero past N   (PN = 2*PV)
+ *   sgemm_panel   global (ceil(M/PM), ceil(N/PN)) rounded up to the local size: one PM x PN register block per
+ *                 work-item, read from contiguous panels (no local memory, no barrier)
  */
 
 /* Stage the R x Cc block of a row-major matrix (rows r0.., contiguous columns c0..) that the tile needs into local
@@ -132,3 +138,118 @@ void sgemm(const int M, const int N, const int K,
         }
     }
 }
+
+#ifdef PM
+/*
+ * The panel variant: the explicit SIMD micro-kernel of a packed BLIS-style GEMM, written once in OpenCL C.
+ * A CPU runtime (PoCL) compiles a barrier-free kernel like this one into a plain loop over work-items, and the body is
+ * already vector code (PV-wide floatN), so nothing depends on the runtime vectorising across work-items. Packing first
+ * makes every read of the inner loop contiguous: the B panel row of step k is PN consecutive floats, the A panel row
+ * PM consecutive floats (broadcast), whatever the strides and transposes of A and B, so there are no power-of-two
+ * strided walks through the operands (which thrash a CPU's caches and TLB on 1024-wide matrices).
+ * PM x 2 accumulator vectors + 2 B vectors + 1 broadcast must fit the vector registers: PM = 6 for 16 registers.
+ */
+#if PV == 4
+#define VFLOAT float4
+#define VLOAD vload4
+#define VSTORE vstore4
+#elif PV == 8
+#define VFLOAT float8
+#define VLOAD vload8
+#define VSTORE vstore8
+#elif PV == 16
+#define VFLOAT float16
+#define VLOAD vload16
+#define VSTORE vstore16
+#else
+#error "PV must be 4, 8 or 16"
+#endif
+#define PN (2 * PV)
+#ifdef FP_FAST_FMAF
+#define VMAD(a, b, c) fma((VFLOAT)(a), (b), (c))
+#else
+#define VMAD(a, b, c) mad((VFLOAT)(a), (b), (c))
+#endif
+
+__kernel void sgemm_pack_a(const int M, const int K, __global const float* restrict A, const int lda,
+                           __global float* restrict Ap)
+{
+    const int it = get_global_id(0), k = get_global_id(1);
+    if (k >= K) return;
+    __global float* dst = Ap + ((size_t)it * K + k) * PM;
+    for (int i = 0; i < PM; i++) {
+        const int m = it * PM + i;
+#if TRANS_A
+        dst[i] = m < M ? A[(size_t)k * lda + m] : 0.0f;
+#else
+        dst[i] = m < M ? A[(size_t)m * lda + k] : 0.0f;
+#endif
+    }
+}
+
+__kernel void sgemm_pack_b(const int N, const int K, __global const float* restrict B, const int ldb,
+                           __global float* restrict Bp)
+{
+    const int jt = get_global_id(0), k = get_global_id(1);
+    if (k >= K) return;
+    __global float* dst = Bp + ((size_t)jt * K + k) * PN;
+    const int n0 = jt * PN;
+#if TRANS_B
+    for (int j = 0; j < PN; j++) dst[j] = n0 + j < N ? B[(size_t)(n0 + j) * ldb + k] : 0.0f;
+#else
+    const __global float* src = B + (size_t)k * ldb + n0;
+    if (n0 + PN <= N) {
+        for (int j = 0; j < PN; j++) dst[j] = src[j];
+    } else {
+        for (int j = 0; j < PN; j++) dst[j] = n0 + j < N ? src[j] : 0.0f;
+    }
+#endif
+}
+
+__kernel void sgemm_panel(const int M, const int N, const int K,
+                          __global const float* restrict Ap, __global const float* restrict Bp,
+                          __global const float* restrict C, __global float* restrict Y,
+                          const float alpha, const float beta, const int use_beta)
+{
+    const int it = get_global_id(0), jt = get_global_id(1);
+    if (it * PM >= M || jt * PN >= N) return;
+    const __global float* a = Ap + (size_t)it * K * PM;
+    const __global float* b = Bp + (size_t)jt * K * PN;
+    VFLOAT c0[PM], c1[PM];
+#pragma unroll
+    for (int i = 0; i < PM; i++) { c0[i] = (VFLOAT)0.0f; c1[i] = (VFLOAT)0.0f; }
+    for (int k = 0; k < K; k++) {
+        const VFLOAT b0 = VLOAD(0, b), b1 = VLOAD(1, b);
+#pragma unroll
+        for (int i = 0; i < PM; i++) {
+            const float av = a[i];
+            c0[i] = VMAD(av, b0, c0[i]);
+            c1[i] = VMAD(av, b1, c1[i]);
+        }
+        a += PM;
+        b += PN;
+    }
+
+    const int m0 = it * PM, n0 = jt * PN;
+    const bool full_n = n0 + PN <= N;
+#pragma unroll
+    for (int i = 0; i < PM; i++) {
+        const int gm = m0 + i;
+        if (gm >= M) break;
+        __global float* y = Y + (size_t)gm * N + n0;
+        VFLOAT r0 = (VFLOAT)alpha * c0[i], r1 = (VFLOAT)alpha * c1[i];
+        if (full_n && !use_beta) {
+            VSTORE(r0, 0, y);
+            VSTORE(r1, 1, y);
+        } else {
+            float r[PN];
+            VSTORE(r0, 0, r);
+            VSTORE(r1, 1, r);
+            const __global float* cc = C + (size_t)gm * N + n0;
+            for (int j = 0; j < PN; j++) {
+                if (n0 + j < N) y[j] = use_beta ? r[j] + beta * cc[j] : r[j];
+            }
+        }
+    }
+}
+#endif

@@ -14,5 +14,6 @@ internal static class Backends
         new NpuProvider(),
         new ChipKit.Ort.OrtProvider(),
         new ChipKit.OpenCL.OpenClProvider(),
+        new ChipKit.Ilgpu.IlgpuProvider(),
     ]);
 }

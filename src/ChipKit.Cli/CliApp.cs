@@ -15,6 +15,7 @@ public static class CliApp
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        ChipKit.Models.ModelWorkload.Register(); // the "model:NAME" workload op (whole TFLite networks)
         var root = new RootCommand(
             "ChipKit: run GEMM, convolution and int8 kernels on every available backend, verify every output against a " +
             "reference oracle, and report throughput with the source of every number.");

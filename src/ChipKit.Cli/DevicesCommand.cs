@@ -9,6 +9,18 @@ namespace ChipKit.Cli;
 /// <summary>`chipkit devices [--json]`: every device ChipKit knows, available or not (with the reason).</summary>
 internal static class DevicesCommand
 {
+    /// <summary>What `energy_meter` says for an ilgpu-cuda device: "nvml (...)" or "none: why".</summary>
+    private static string NvmlMeterText(string id)
+    {
+        int colon = id.IndexOf(':', StringComparison.Ordinal);
+        int gpu = colon > 0 && int.TryParse(id[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out int g) ? g : 0;
+        (Harness.Power.NvmlMeter? nvml, string? why) = Harness.Power.NvmlMeter.Open(gpu, startSampler: false);
+        using (nvml)
+        {
+            return nvml is not null ? $"nvml ({nvml.Description})" : $"none: {why}";
+        }
+    }
+
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var json = new Option<bool>("--json") { Description = "Print the device list as JSON." };
@@ -20,6 +32,7 @@ internal static class DevicesCommand
             string meter = rapl is not null ? $"rapl ({rapl.Description})" : $"none: {reason}";
             IReadOnlyList<DeviceInfo> list = Backends.Registry.List(new DeviceOptions(pr.GetValue(threads)))
                 .Select(d => d.Id == "cpu" ? d with { Properties = new Dictionary<string, string>(d.Properties) { ["energy_meter"] = meter } } : d)
+                .Select(d => d.Id.StartsWith("ilgpu-cuda", StringComparison.Ordinal) ? d with { Properties = new Dictionary<string, string>(d.Properties) { ["energy_meter"] = NvmlMeterText(d.Id) } } : d)
                 .ToList();
             if (pr.GetValue(json))
             {

@@ -22,8 +22,8 @@ internal static class GateCommand
         var test = new Option<string>("--test") { Description = "mannwhitney (rank test, default), welch (Welch's t-test) or percentage (no test: threshold on the medians only).", DefaultValueFactory = _ => "mannwhitney" };
         test.AcceptOnlyFromAmong("mannwhitney", "welch", "percentage");
         var alpha = new Option<double>("--alpha") { Description = "Significance level: a change is significant when p < alpha.", DefaultValueFactory = _ => 0.01 };
-        var clock = new Option<string>("--clock") { Description = "Timing samples for gops/seconds: wall (host clock) or cpu (process CPU time, all threads).", DefaultValueFactory = _ => "wall" };
-        clock.AcceptOnlyFromAmong("wall", "cpu");
+        var clock = new Option<string>("--clock") { Description = "Timing samples for gops/seconds: wall (host clock), cpu (process CPU time, all threads) or canary (wall / the paired canary samples of `chipkit run --canary`: cancels a slowdown of the whole machine).", DefaultValueFactory = _ => "wall" };
+        clock.AcceptOnlyFromAmong("wall", "cpu", "canary");
         var allowMissing = new Option<bool>("--allow-missing") { Description = "A workload of the baseline missing from the current run is skipped instead of failing." };
         var strictMachine = new Option<bool>("--strict-machine") { Description = "Different machines (cpu, cores, memory, os, arch, .NET major) are an error, not a warning." };
         var summary = new Option<string?>("--summary") { Description = "Write a Markdown summary (for a pull-request comment) to FILE.", HelpName = "FILE" };
@@ -55,7 +55,7 @@ internal static class GateCommand
                     _ => GateTest.MannWhitney,
                 },
                 Alpha = pr.GetValue(alpha),
-                Clock = pr.GetValue(clock) == "cpu" ? GateClock.Cpu : GateClock.Wall,
+                Clock = pr.GetValue(clock) switch { "cpu" => GateClock.Cpu, "canary" => GateClock.Canary, _ => GateClock.Wall },
                 AllowMissing = pr.GetValue(allowMissing),
                 StrictMachine = pr.GetValue(strictMachine),
             };

@@ -16,9 +16,9 @@ internal static class InferCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var model = new Argument<string>("MODEL") { Description = "A .tflite file or a built-in MLPerf Tiny model: ic01, ic02, kws01, vww01, ad01, sww01." };
-        var device = new Option<string>("--device", "-d") { Description = "cpu (SIMD fast paths) or ref (scalar reference interpreter).", DefaultValueFactory = _ => "cpu" };
-        var input = new Option<string?>("--input", "-i") { Description = "Raw int8 bytes of the input tensor (default: the model's bundled sample)." };
+        var model = new Argument<string>("MODEL") { Description = "A .tflite file, a built-in MLPerf Tiny model (ic01, ic02, kws01, vww01, ad01, sww01) or a quantised .onnx model." };
+        var device = new Option<string>("--device", "-d") { Description = "cpu (SIMD fast paths), ref (scalar reference interpreter) or npu:MODULE[@POINT] (a modeled accelerator: outputs from the cpu kernels, cycles and energy modeled).", DefaultValueFactory = _ => "cpu" };
+        var input = new Option<string?>("--input", "-i") { Description = "The input: a .npy file (int8, uint8 or float32, quantised with the input's scale and zero point) or raw int8 bytes of the input tensor (default: the model's bundled sample)." };
         var output = new Option<string?>("--output", "-o") { Description = "Write the raw bytes of the output tensor here." };
         var runs = new Option<int>("--runs", "-n") { Description = "Timed inferences (after an untimed warm-up of at least 5 runs and 100 ms).", DefaultValueFactory = _ => 20 };
         var layers = new Option<bool>("--layers") { Description = "Print the mean time of every layer." };
@@ -29,10 +29,13 @@ internal static class InferCommand
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
             string dev = pr.GetValue(device) ?? "cpu";
-            if (dev is not ("cpu" or "ref"))
+            if (dev is not ("cpu" or "ref") && !dev.StartsWith(ChipKit.Accel.NpuDevice.Prefix, StringComparison.Ordinal))
             {
-                throw new ChipKitInputException($"--device '{dev}': infer runs on cpu or ref");
+                throw new ChipKitInputException($"--device '{dev}': infer runs on cpu, ref or npu:MODULE[@POINT] (e.g. npu:edge-int8-16x16)");
             }
+
+            // a modeled accelerator: opened now so a bad module or operating point is bad input before anything runs
+            using ChipKit.Accel.NpuDevice? npu = ChipKit.Accel.NpuDevice.TryOpen(dev, threads: 1);
 
             int n = pr.GetValue(runs);
             if (n is < 1 or > 100000)
@@ -40,9 +43,15 @@ internal static class InferCommand
                 throw new ChipKitInputException($"--runs must be in [1, 100000], got {n}");
             }
 
+            if (pr.GetValue(model)!.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            {
+                // quantised ONNX models: ChipKit's ONNX executor (src/ChipKit.Models/Onnx, docs/models.md)
+                return ChipKit.Models.Onnx.OnnxInfer.Run(pr.GetValue(model)!, dev, pr.GetValue(input), pr.GetValue(output), n, pr.GetValue(layers), stdout, stderr);
+            }
+
             (string path, MlperfTiny.Entry? entry) = MlperfTiny.Resolve(pr.GetValue(model)!);
             TfliteModel m = TfliteReader.Load(path);
-            var interp = new Interpreter(m, fast: dev == "cpu");
+            var interp = new Interpreter(m, fast: dev != "ref");
             TfliteTensor inT = m.Input, outT = m.Output;
             int inBytes = interp.Input.Length;
             string? inFile = pr.GetValue(input);
@@ -57,12 +66,20 @@ internal static class InferCommand
                 }
 
                 x = File.ReadAllBytes(inFile);
-                if (x.Length != inBytes)
+                if (Npy.IsNpy(x))
                 {
-                    throw new ChipKitInputException($"--input '{inFile}': {x.Length} bytes; the input tensor {inT.ShapeText} {inT.Type} needs exactly {inBytes}");
+                    NpyArray a = Npy.Read(x, $"--input '{inFile}'");
+                    x = Npy.ToTensor(a, inT, $"--input '{inFile}'");
+                    inputNote = $"{inFile} (.npy {a.Descr} {a.ShapeText}{(a.Type == NpyType.Float32 && inT.Type == TfliteType.Int8 ? ", quantised with the input's scale and zero point" : a.Type == NpyType.UInt8 ? ", uint8 - 128" : "")})";
                 }
-
-                inputNote = inFile;
+                else if (x.Length != inBytes)
+                {
+                    throw new ChipKitInputException($"--input '{inFile}': {x.Length} bytes; the input tensor {inT.ShapeText} {inT.Type} needs exactly {inBytes} (or pass a .npy file)");
+                }
+                else
+                {
+                    inputNote = inFile;
+                }
             }
             else if (entry?.Sample is string sample)
             {
@@ -97,23 +114,26 @@ internal static class InferCommand
                 verified = "bit-exact with the ref interpreter";
             }
 
-            // warm-up (JIT tier-up, caches): at least 5 runs and 100 ms, untimed
-            long w0 = Stopwatch.GetTimestamp();
-            for (int r = 0; r < 5 || Stopwatch.GetElapsedTime(w0).TotalMilliseconds < 100; r++)
+            // warm-up (JIT tier-up, caches): at least 5 runs and 100 ms, untimed; a modeled device is not timed
+            var times = new double[npu is null ? n : 0];
+            if (npu is null)
             {
-                interp.Invoke();
-            }
+                long w0 = Stopwatch.GetTimestamp();
+                for (int r = 0; r < 5 || Stopwatch.GetElapsedTime(w0).TotalMilliseconds < 100; r++)
+                {
+                    interp.Invoke();
+                }
 
-            interp.ResetTimings();
-            var times = new double[n];
-            for (int r = 0; r < n; r++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                interp.Invoke();
-                times[r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-            }
+                interp.ResetTimings();
+                for (int r = 0; r < n; r++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    interp.Invoke();
+                    times[r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
 
-            Array.Sort(times);
+                Array.Sort(times);
+            }
             if (outFile is not null)
             {
                 try
@@ -145,6 +165,12 @@ internal static class InferCommand
                 stdout.WriteLine($"  values: {string.Join(" ", vals)}{(y.Length > 16 ? $" ... ({y.Length} total)" : "")}");
             }
 
+            if (npu is not null)
+            {
+                PrintModeled(m, npu, pr.GetValue(layers), stdout);
+                return CliApp.ExitOk;
+            }
+
             stdout.WriteLine($"latency on {dev} (wall clock, {n} runs, 1 thread): p50 {times[n / 2].ToString("0.000", ci)} ms, min {times[0].ToString("0.000", ci)} ms, p90 {times[Math.Min(n - 1, n * 9 / 10)].ToString("0.000", ci)} ms");
             if (pr.GetValue(layers))
             {
@@ -159,5 +185,30 @@ internal static class InferCommand
             return CliApp.ExitOk;
         }));
         return cmd;
+    }
+
+    /// <summary>The modeled cost of one inference on a module: totals at the device's operating point and every DVFS point, per-layer with --layers.</summary>
+    private static void PrintModeled(TfliteModel m, ChipKit.Accel.NpuDevice npu, bool layers, TextWriter stdout)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        ChipKit.Accel.ModelCostResult cost = NpuModelCost.Evaluate(m, npu.Module, npu.Point);
+        stdout.WriteLine($"modeled on {npu.Info.Id} ({npu.Module.Rows}x{npu.Module.Cols} {npu.Module.Dataflow.ToString().ToLowerInvariant()}, source: modeled, not measured; outputs computed by the cpu kernels and verified):");
+        stdout.WriteLine($"  {cost.Cycles.ToString(ci)} cycles per inference; at {npu.Point.Name} ({npu.Point.Volts.ToString(ci)} V, {npu.Point.Mhz.ToString(ci)} MHz): " +
+            $"{(cost.Seconds * 1e3).ToString("0.0000", ci)} ms, {(cost.Joules * 1e6).ToString("0.000", ci)} uJ per inference");
+        stdout.WriteLine($"  energy: {string.Join(", ", cost.EnergyJ.OrderByDescending(e => e.Value).Select(e => $"{e.Key} {(e.Value * 1e6).ToString("0.000", ci)} uJ"))}");
+        foreach (ChipKit.Accel.OperatingPoint p in npu.Module.OperatingPoints)
+        {
+            ChipKit.Accel.ModelCostResult c = ChipKit.Accel.ModelCost.Evaluate(NpuModelCost.Shapes(m), npu.Module, p);
+            stdout.WriteLine($"  operating point {p.Name,-10} {p.Volts.ToString("0.00", ci)} V {p.Mhz.ToString(ci),5} MHz: {(c.Seconds * 1e3).ToString("0.0000", ci)} ms, " +
+                $"{(c.Joules * 1e6).ToString("0.000", ci)} uJ per inference, {(1 / c.Seconds).ToString("0", ci)} inferences/s");
+        }
+
+        if (layers)
+        {
+            foreach (ChipKit.Accel.ModelLayerCost l in cost.Layers)
+            {
+                stdout.WriteLine($"  {l.Name,-24} {l.Kind.ToString().ToLowerInvariant(),-8} {l.Cycles.ToString(ci),10} cycles {(l.Joules * 1e6).ToString("0.0000", ci),10} uJ");
+            }
+        }
     }
 }

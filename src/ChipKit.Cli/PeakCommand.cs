@@ -20,9 +20,10 @@ internal static class PeakCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Measure with 1 and with N threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the figures as JSON." };
         var seconds = new Option<double>("--seconds") { Description = "Length of each compute trial in seconds.", DefaultValueFactory = _ => 0.2 };
+        var output = new Option<string?>("--out", "-o") { Description = "Also write the figures as JSON (schema chipkit.peak/1) to this file: roofline ceilings for `chipkit report --peak FILE`.", HelpName = "FILE" };
         var cmd = new Command("peak", "Measure this host's fp32 FMA peak per vector width and thread count, the int8 (vpmaddwd) peak and STREAM triad bandwidth.")
         {
-            threads, json, seconds,
+            threads, json, seconds, output,
         };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
@@ -41,9 +42,23 @@ internal static class PeakCommand
             int n = t == 0 ? Environment.ProcessorCount : t;
             List<PeakFigure> figures = Measure(n, s);
             double? mhz = CpuMhz();
+            var doc = new { schema = Harness.Reports.PeakRecords.PeakSchema, cpu = SimdHost.ModelName(), cpu_mhz = mhz, figures };
+            if (pr.GetValue(output) is string outPath)
+            {
+                try
+                {
+                    File.WriteAllText(outPath, JsonSerializer.Serialize(doc, ResultsFile.Options));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new ChipKitInputException($"--out '{outPath}': cannot write: {e.Message}", e);
+                }
+
+                stderr.WriteLine($"peak: wrote {outPath}");
+            }
+
             if (pr.GetValue(json))
             {
-                var doc = new { cpu = SimdHost.ModelName(), cpu_mhz = mhz, figures };
                 stdout.WriteLine(JsonSerializer.Serialize(doc, ResultsFile.Options));
                 return CliApp.ExitOk;
             }

@@ -43,11 +43,14 @@ internal static class RunCommand
         var memoryLimit = new Option<string?>("--memory-limit") { Description = "Refuse workloads needing more memory than this (bytes, or 512M, 8G). Default: half the memory available.", HelpName = "SIZE" };
         var declaredWatts = new Option<string[]>("--declared-watts") { Description = "A wattage to assume for a device without a meter, repeatable: DEVICE=W. The last resort: its energy figures are labelled declared, never measured.", HelpName = "DEVICE=W" };
         var powerDuration = new Option<string>("--power-duration") { Description = "Length of the steady-state loop energy is read over, for devices with a meter (RAPL) or a declared wattage.", DefaultValueFactory = _ => "10s", HelpName = "TIME" };
+        var canary = new Option<bool>("--canary") { Description = "Time a fixed canary workload before every sample and record it (canary_seconds), so `chipkit gate --clock canary` can cancel a slowdown of the whole machine between runs." };
+        var powerLog = new Option<string[]>("--power-log") { Description = "An external meter's log for a device, repeatable: DEVICE=FILE. CSV of timestamp,watts or timestamp,joules (cumulative); energy over each steady-state window is read from it after the window (source external). See docs/reports.md.", HelpName = "DEVICE=FILE" };
+        var peakProbe = new Option<bool>("--peak") { Description = "Measure the cpu device's roofline ceilings first (fp32 FMA, int8 vpmaddwd, STREAM triad; a few seconds) and record them in the results file. npu devices always record their modeled ceilings." };
         var compare = new Option<string?>("--compare") { Description = "A device of --device to compare with (e.g. ort): adds a ratio column (gops / the peer's gops on the same workload) to the table and a compare object to each result.", HelpName = "PEER" };
 
         var cmd = new Command("run", "Run workloads on devices, verify every output against the oracle, and time them.")
         {
-            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet, compare, kernels, timeout, resume, memoryLimit, declaredWatts, powerDuration,
+            suite, workload, device, threads, minTime, warmup, minSamples, seed, output, quiet, compare, kernels, timeout, resume, memoryLimit, declaredWatts, powerDuration, canary, powerLog, peakProbe,
         };
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
@@ -76,6 +79,7 @@ internal static class RunCommand
                 TimeoutSeconds = ParseTime(pr.GetValue(timeout)!, "--timeout"),
                 MinSamples = samples,
                 Seed = pr.GetValue(seed),
+                Canary = pr.GetValue(canary),
             };
 
             // Everything the user typed is checked before anything runs.
@@ -115,7 +119,7 @@ internal static class RunCommand
 
             workloads.AddRange(specs.Select(WorkloadSpec.Parse));
             IReadOnlyList<IDevice> devices = Backends.Registry.Open(deviceIds, new DeviceOptions(t, KernelsDir: pr.GetValue(kernels)));
-            options = WithMeters(options, devices, pr.GetValue(declaredWatts) ?? [], ParseTime(pr.GetValue(powerDuration)!, "--power-duration"), stderr);
+            options = WithMeters(options, devices, pr.GetValue(declaredWatts) ?? [], ParseTime(pr.GetValue(powerDuration)!, "--power-duration"), stderr, pr.GetValue(powerLog) ?? []);
             string outPath = pr.GetValue(resume) ?? pr.GetValue(output) ?? Path.Combine("results", $"chipkit-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
             string[] tokens = [.. pr.Tokens.Select(x => x.Value)];
 
@@ -127,7 +131,7 @@ internal static class RunCommand
                     throw new ChipKitInputException($"--compare '{peer}': not one of the devices of this run ({string.Join(", ", devices.Select(d => d.Info.Id))}); add it to --device");
                 }
 
-                return Execute(workloads, devices, options, outPath, suiteName ?? (specs.Length == 0 ? "quick" : null), t, pr.GetValue(quiet), stdout, stderr, peer, resumed, tokens);
+                return Execute(workloads, devices, options, outPath, suiteName ?? (specs.Length == 0 ? "quick" : null), t, pr.GetValue(quiet), stdout, stderr, peer, resumed, tokens, pr.GetValue(peakProbe));
             }
             finally
             {
@@ -140,7 +144,7 @@ internal static class RunCommand
         return cmd;
     }
 
-    private static int Execute(List<Workload> workloads, IReadOnlyList<IDevice> devices, RunOptions options, string outPath, string? suiteName, int threads, bool quiet, TextWriter stdout, TextWriter stderr, string? peer, ResultsDocument? resumed, string[] tokens)
+    private static int Execute(List<Workload> workloads, IReadOnlyList<IDevice> devices, RunOptions options, string outPath, string? suiteName, int threads, bool quiet, TextWriter stdout, TextWriter stderr, string? peer, ResultsDocument? resumed, string[] tokens, bool probePeak = false)
     {
         var doc = resumed ?? new ResultsDocument
         {
@@ -164,6 +168,7 @@ internal static class RunCommand
                 Properties = d.Info.Properties.ToDictionary(p => p.Key, p => p.Value),
             }).ToList(),
         };
+        DevicePeaks.Attach(doc, devices, probePeak, threads, stderr);
         ResultsFile.WriteAtomic(outPath, doc);
 
         int workloadWidth = Math.Min(workloads.Max(w => w.Spec.Length), 72);
@@ -193,6 +198,11 @@ internal static class RunCommand
             if (peer is null)
             {
                 stdout.WriteLine(ResultTable.FormatRow(ResultTable.Cells(r), widths));
+                if (ModelLine(r) is string line)
+                {
+                    stdout.WriteLine(line);
+                }
+
                 return;
             }
 
@@ -218,17 +228,74 @@ internal static class RunCommand
         return doc.Results.Any(r => r.Status == "failed") ? CliApp.ExitFailed : CliApp.ExitOk;
     }
 
+    /// <summary>A whole-network result's latency (p50 / p90 of the samples), inferences per second and energy per inference.</summary>
+    internal static string? ModelLine(ResultRecord r)
+    {
+        if (r.Op != "model" || r.Status != "ok" || r.Seconds is not { } sec)
+        {
+            return null;
+        }
+
+        var ci = CultureInfo.InvariantCulture;
+        string source = r.TimeSource == "modeled" ? "modeled" : $"{r.TimeSource}, {sec.Samples.Count} samples of {sec.RunsPerSample} inferences";
+        string energy = r.Energy.Joules is double j ? $", {(j * 1e6).ToString("G4", ci)} uJ/inference ({r.Energy.Source})" : "";
+        return $"    latency p50 {(sec.Median * 1e3).ToString("0.0000", ci)} ms, p90 {((sec.P90 ?? sec.Max) * 1e3).ToString("0.0000", ci)} ms ({source}), " +
+            $"{(1 / sec.Median).ToString("0.#", ci)} inferences/s{energy}";
+    }
+
     /// <summary>
     /// Energy meters for this run: RAPL for the cpu device where the kernel exposes powercap, then declared wattages
     /// (--declared-watts ID=W) for devices that have no meter. A device with neither records energy source "none".
     /// </summary>
-    private static RunOptions WithMeters(RunOptions options, IReadOnlyList<IDevice> devices, string[] declared, double powerSeconds, TextWriter stderr)
+    private static RunOptions WithMeters(RunOptions options, IReadOnlyList<IDevice> devices, string[] declared, double powerSeconds, TextWriter stderr, string[] powerLogs)
     {
         var meters = new Dictionary<string, Harness.Power.IEnergyMeter>(StringComparer.Ordinal);
         (Harness.Power.RaplMeter? rapl, string? reason) = Harness.Power.RaplMeter.Open();
         if (rapl is not null && devices.Any(d => d.Info.Id == "cpu"))
         {
             meters["cpu"] = rapl;
+        }
+
+        // NVIDIA GPUs through ILGPU: NVML's energy counter (or integrated power) of GPU N for ilgpu-cuda:N.
+        foreach (IDevice d in devices.Where(d => d.Info.Id.StartsWith("ilgpu-cuda:", StringComparison.Ordinal) && d.Info.Available))
+        {
+            if (int.TryParse(d.Info.Id["ilgpu-cuda:".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out int gpu))
+            {
+                (Harness.Power.NvmlMeter? nvml, string? why) = Harness.Power.NvmlMeter.Open(gpu);
+                if (nvml is not null)
+                {
+                    meters[d.Info.Id] = nvml;
+                }
+                else
+                {
+                    stderr.WriteLine($"note: no NVML energy meter for {d.Info.Id}: {why}");
+                }
+            }
+        }
+
+        // --power-log DEVICE=FILE: an external meter's log; it replaces RAPL for that device (the user asked for it).
+        foreach (string item in powerLogs)
+        {
+            int eq = item.IndexOf('=', StringComparison.Ordinal);
+            string id = eq > 0 ? item[..eq].Trim() : "";
+            string file = eq > 0 ? item[(eq + 1)..].Trim() : "";
+            if (id.Length == 0 || file.Length == 0)
+            {
+                throw new ChipKitInputException($"--power-log '{item}': expected DEVICE=FILE, e.g. cpu=wall-meter.csv");
+            }
+
+            if (!devices.Any(d => d.Info.Id == id))
+            {
+                throw new ChipKitInputException($"--power-log '{item}': device '{id}' is not one of this run's devices ({string.Join(", ", devices.Select(d => d.Info.Id))})");
+            }
+
+            if (!File.Exists(file))
+            {
+                throw new ChipKitInputException($"--power-log '{item}': no such file '{file}' (start the logger before the run)");
+            }
+
+            Harness.Power.ExternalLogMeter.Read(file); // a malformed log is bad input now, not a failed result later
+            meters[id] = new Harness.Power.ExternalLogMeter(file);
         }
 
         foreach (string item in declared)

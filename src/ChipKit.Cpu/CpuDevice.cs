@@ -5,7 +5,7 @@ using ChipKit.Core.Workloads;
 namespace ChipKit.Cpu;
 
 /// <summary>
-/// The CPU SIMD backend: packed BLIS-style fp32 GEMM, im2col / depthwise fp32 conv and exact int8 kernels
+/// The CPU SIMD backend: packed BLIS-style fp32 GEMM, implicit-GEMM / depthwise fp32 conv and exact int8 kernels
 /// (vpmaddwd), each specialised for the widest vector type the JIT accelerates on this host.
 /// </summary>
 public sealed class CpuDevice : IDevice
@@ -72,7 +72,7 @@ internal static class CpuKernels
             ["conv"] = new KernelList(
             [
                 new KernelEntry($"cpu.conv.f32.depthwise.{sfx}", wl => wl is ConvWorkload c && ConvDepthwiseKernel.Supports(c.Desc), wl => new ConvDepthwiseKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, threads)),
-                new KernelEntry($"cpu.conv.f32.im2col.{sfx}", wl => wl is ConvWorkload, wl => new ConvIm2colKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, w, threads)),
+                new KernelEntry($"cpu.conv.f32.igemm.{sfx}", wl => wl is ConvWorkload, wl => new ConvGemmKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, w, threads)),
                 new KernelEntry("cpu.conv.f32.direct", wl => wl is ConvWorkload, wl => new ConvDirectKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias)),
             ]),
             ["qgemm"] = new KernelList(

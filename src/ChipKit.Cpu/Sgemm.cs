@@ -47,14 +47,37 @@ internal struct SgemmCall
     /// <summary>A pre-packed by <see cref="ISgemm.PackA"/> (all of A, [ceil(M/MR)][K][MR]); null to pack per call.</summary>
     public float[]? PackedA;
 
+    /// <summary>Packs blocks of A on the fly (implicit GEMM), used when <see cref="PackedA"/> is null; null to pack the view <see cref="A"/>.</summary>
+    public IAPacker? APacker;
+
     public MatF32 B;
 
     /// <summary>B pre-packed by <see cref="ISgemm.PackB"/> (all of B, [ceil(N/NR)][K][NR]); null to pack per call.</summary>
     public float[]? PackedB;
 
+    /// <summary>Packs blocks of B on the fly (implicit GEMM), used when <see cref="PackedB"/> is null; null to pack the view <see cref="B"/>.</summary>
+    public IBPacker? BPacker;
+
     public float[] Y;
     public long YOffset;
     public long Ldy;
+}
+
+/// <summary>
+/// An A operand that exists only as a packing routine (implicit GEMM: the im2col matrix of an NHWC conv input).
+/// Called concurrently from several threads, each with its own <paramref name="dst"/>.
+/// </summary>
+internal interface IAPacker
+{
+    /// <summary>Rows [i0, i0+mc) x cols [p0, p0+kc) as [ceil(mc/MR)][kc][MR], rows past mc zero.</summary>
+    void PackA(int i0, int mc, int p0, int kc, float[] dst);
+}
+
+/// <summary>A B operand that exists only as a packing routine (implicit GEMM: the im2col matrix of an NCHW conv input).</summary>
+internal interface IBPacker
+{
+    /// <summary>Rows [p0, p0+kc) x cols [j0, j0+nc) as [ceil(nc/NR)][kc][NR], columns past nc zero.</summary>
+    void PackB(int p0, int kc, int j0, int nc, float[] dst);
 }
 
 /// <summary>Per-thread pack buffers of one GEMM shape, allocated before Run so Run does not allocate.</summary>
@@ -122,7 +145,11 @@ internal static class Sgemm
             return (1, false);
         }
 
-        if (preferN && nTiles >= threads)
+        // Splitting N lets each thread pack only its own part of B; but with few N tiles that do not divide evenly
+        // (e.g. the 49 output pixels of a 7x7 conv layer: 4 slivers, the last one column wide) the parts are
+        // unbalanced, so split M instead when it has many tiles.
+        bool nBalanced = nTiles % threads == 0 || nTiles >= 4 * threads || mTiles < 4 * threads;
+        if (preferN && nTiles >= threads && nBalanced)
         {
             return (threads, true);
         }
@@ -340,7 +367,15 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
                 }
                 else
                 {
-                    PackBBlock(c.B, pc, kc, jc, nc, bBuf);
+                    if (c.BPacker is not null)
+                    {
+                        c.BPacker.PackB(pc, kc, jc, nc, bBuf);
+                    }
+                    else
+                    {
+                        PackBBlock(c.B, pc, kc, jc, nc, bBuf);
+                    }
+
                     bSrc = bBuf;
                     bBase = 0;
                     bStride = (long)kc * nr;
@@ -360,7 +395,15 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
                     }
                     else
                     {
-                        PackABlock(c.A, ic, mc, pc, kc, aBuf);
+                        if (c.APacker is not null)
+                        {
+                            c.APacker.PackA(ic, mc, pc, kc, aBuf);
+                        }
+                        else
+                        {
+                            PackABlock(c.A, ic, mc, pc, kc, aBuf);
+                        }
+
                         aSrc = aBuf;
                         aBase = 0;
                         aStride = (long)kc * MR;
@@ -386,7 +429,16 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
                             {
                                 // Edge tile: compute the full register tile into scratch, then merge the valid part.
                                 ref float tl = ref MemoryMarshal.GetArrayDataReference(tile);
-                                MicroKernel(kc, ref aS, ref bs, ref tl, nr, 1f, false);
+                                if (ncols <= TL.Count)
+                                {
+                                    // At most one vector of valid columns (N tails, e.g. 7x7 conv outputs): half the work.
+                                    MicroKernelHalf(kc, ref aS, ref bs, ref tl, nr);
+                                }
+                                else
+                                {
+                                    MicroKernel(kc, ref aS, ref bs, ref tl, nr, 1f, false);
+                                }
+
                                 for (int i = 0; i < nrows; i++)
                                 {
                                     ref float yr = ref Unsafe.Add(ref y0, (nint)(yo + (i * c.Ldy)));
@@ -461,6 +513,36 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
         StoreRow(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, al, accumulate);
         StoreRow(ref Unsafe.Add(ref c, 4 * ldc), w, c40, c41, al, accumulate);
         StoreRow(ref Unsafe.Add(ref c, 5 * ldc), w, c50, c51, al, accumulate);
+    }
+
+    /// <summary>
+    /// The micro-kernel on the first vector of each NR-wide B group only: C[0..MR, 0..w) := A_s * B_s[:, 0..w), for
+    /// edge tiles whose valid columns fit in one vector. Writes w columns of each of the MR rows (ldc apart).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MicroKernelHalf(int kc, ref float a, ref float b, ref float c, nint ldc)
+    {
+        int w = TL.Count;
+        TV c0 = TL.Zero, c1 = TL.Zero, c2 = TL.Zero, c3 = TL.Zero, c4 = TL.Zero, c5 = TL.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            TV b0 = TL.Load(ref b);
+            c0 = TL.Fma(TL.Broadcast(a), b0, c0);
+            c1 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 1)), b0, c1);
+            c2 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 2)), b0, c2);
+            c3 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 3)), b0, c3);
+            c4 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 4)), b0, c4);
+            c5 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 5)), b0, c5);
+            a = ref Unsafe.Add(ref a, MR);
+            b = ref Unsafe.Add(ref b, 2 * w);
+        }
+
+        TL.Store(ref c, c0);
+        TL.Store(ref Unsafe.Add(ref c, ldc), c1);
+        TL.Store(ref Unsafe.Add(ref c, 2 * ldc), c2);
+        TL.Store(ref Unsafe.Add(ref c, 3 * ldc), c3);
+        TL.Store(ref Unsafe.Add(ref c, 4 * ldc), c4);
+        TL.Store(ref Unsafe.Add(ref c, 5 * ldc), c5);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -26,7 +26,7 @@ public sealed class Interpreter
         _layers = new Layer[model.Operators.Length];
         for (int i = 0; i < _layers.Length; i++)
         {
-            _layers[i] = Prepare(model, model.Operators[i], _slots);
+            _layers[i] = Prepare(model, model.Operators[i], _slots, fast);
         }
 
         _arena = new byte[Math.Max(arenaBytes, 1)];
@@ -158,7 +158,7 @@ public sealed class Interpreter
         return slots;
     }
 
-    private static Layer Prepare(TfliteModel m, TfliteOperator op, Slot[] slots)
+    private static Layer Prepare(TfliteModel m, TfliteOperator op, Slot[] slots, bool fast)
     {
         TfliteTensor T(int k, string role)
         {
@@ -231,7 +231,7 @@ public sealed class Interpreter
             case TfliteOp.Conv2D:
             case TfliteOp.DepthwiseConv2D:
             case TfliteOp.FullyConnected:
-                return PrepareConv(m, op, T(0, "input"), T(1, "filter"), Opt(2), y, slots, Int8Act, QuantOf, Shape4);
+                return PrepareConv(m, op, T(0, "input"), T(1, "filter"), Opt(2), y, slots, Int8Act, QuantOf, Shape4, fast);
             case TfliteOp.AveragePool2D:
             case TfliteOp.MaxPool2D:
             {
@@ -377,7 +377,7 @@ public sealed class Interpreter
     }
 
     private static ConvLayer PrepareConv(TfliteModel m, TfliteOperator op, TfliteTensor x, TfliteTensor w, TfliteTensor? bias, TfliteTensor y, Slot[] slots,
-        Action<TfliteTensor, string> int8Act, Func<TfliteTensor, string, (float, int)> quantOf, Func<TfliteTensor, string, int[]> shape4)
+        Action<TfliteTensor, string> int8Act, Func<TfliteTensor, string, (float, int)> quantOf, Func<TfliteTensor, string, int[]> shape4, bool fast)
     {
         int8Act(x, "input");
         int8Act(y, "output");
@@ -500,6 +500,6 @@ public sealed class Interpreter
         var weights = new sbyte[w.Data.Length];
         Buffer.BlockCopy(w.Data, 0, weights, 0, weights.Length);
         (int lo, int hi) = Activation(m, op, o.Activation, sy, zy);
-        return new ConvLayer(op, slots[x.Index], slots[y.Index], g, depthwise, depthMultiplier, weights, b, zx, zy, lo, hi, mult, shift);
+        return new ConvLayer(op, slots[x.Index], slots[y.Index], g, depthwise, depthMultiplier, weights, b, zx, zy, lo, hi, mult, shift, fast);
     }
 }

@@ -12,6 +12,9 @@ public sealed record ClDeviceDesc(
 {
     public string Id => $"opencl:{PlatformIndex}.{DeviceIndex}";
 
+    /// <summary>CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: floats per native SIMD vector (1 when the device does not say).</summary>
+    public int NativeFloatWidth { get; init; } = 1;
+
     public bool HasFp64 => HasExtension("cl_khr_fp64");
 
     public bool HasIntegerDot => HasExtension("cl_khr_integer_dot_product");
@@ -60,6 +63,7 @@ public sealed record ClDeviceDesc(
         ["global_mem_bytes"] = GlobalMemBytes.ToString(CultureInfo.InvariantCulture),
         ["fp64"] = HasFp64 ? "yes" : "no",
         ["integer_dot_product"] = HasIntegerDot ? "yes" : "no",
+        ["native_float_width"] = NativeFloatWidth.ToString(CultureInfo.InvariantCulture),
     };
 
     private static (int, int) ParseVersion(string text, string prefix)
@@ -164,6 +168,9 @@ public static unsafe class ClDiscovery
             sizes.Select(s => (long)s).ToArray(),
             (long)ClNative.DeviceValue<ulong>(cl, dev, ClNative.DeviceGlobalMemSize),
             (int)ClNative.DeviceValue<uint>(cl, dev, ClNative.DeviceMaxClockFrequency),
-            ClNative.DeviceString(cl, dev, ClNative.DeviceExtensions));
+            ClNative.DeviceString(cl, dev, ClNative.DeviceExtensions))
+        {
+            NativeFloatWidth = (int)ClNative.DeviceValue<uint>(cl, dev, ClNative.DeviceNativeVectorWidthFloat),
+        };
     }
 }

@@ -14,7 +14,10 @@ namespace ChipKit.OpenCL;
 internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
 {
     private readonly List<nint> _buffers = [];
+    private readonly List<nint> _extraKernels = [];
     private readonly nint _kernel;
+    private readonly nint _program;
+    private readonly string _display;
     private bool _disposed;
 
     protected ClKernelBase(OpenClDevice device, string name, string file, string entry, string options)
@@ -22,19 +25,43 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
         Device = device;
         ClSource src = device.Sources.Load(file);
         Name = src.FromUser ? name + ".user" : name;
-        nint program = device.Program(src, options);
+        _program = device.Program(src, options);
+        _display = src.DisplayPath;
+        _kernel = NewKernel(entry);
+    }
+
+    private nint NewKernel(string entry)
+    {
         byte[] e = Encoding.ASCII.GetBytes(entry + "\0");
         int err;
+        nint kernel;
         fixed (byte* pe = e)
         {
-            _kernel = Cl.CreateKernel(program, pe, &err);
+            kernel = Cl.CreateKernel(_program, pe, &err);
         }
 
         if (err != 0)
         {
-            throw new OpenClException($"clCreateKernel '{entry}' in {src.DisplayPath} on {device.Desc.Id} failed with {ClNative.ErrorName(err)} ({err}) (a --kernels source must keep ChipKit's entry points)");
+            throw new OpenClException($"clCreateKernel '{entry}' in {_display} on {Device.Desc.Id} failed with {ClNative.ErrorName(err)} ({err}) (a --kernels source must keep ChipKit's entry points)");
         }
+
+        return kernel;
     }
+
+    /// <summary>Another entry point of the same program (released with this kernel), for <see cref="Stages"/>.</summary>
+    protected nint CreateStageKernel(string entry)
+    {
+        nint k = NewKernel(entry);
+        _extraKernels.Add(k);
+        return k;
+    }
+
+    /// <summary>One kernel enqueued before the main one in every run, with its NDRange.</summary>
+    protected readonly record struct ClStage(nint Kernel, nuint[] Global, nuint[]? Local);
+
+    /// <summary>Kernels enqueued, in order, before the main kernel in every run (e.g. packing); their device times are
+    /// added to the main kernel's in <see cref="RunTimed"/>.</summary>
+    protected virtual IReadOnlyList<ClStage> Stages => [];
 
     public string Name { get; }
 
@@ -58,29 +85,60 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
 
     public double RunTimed()
     {
-        nint ev;
-        Enqueue(&ev);
+        IReadOnlyList<ClStage> stages = Stages;
+        int n = stages.Count + 1;
+        nint* ev = stackalloc nint[n];
+        for (int i = 0; i < n; i++)
+        {
+            ev[i] = 0;
+        }
+
         try
         {
+            Enqueue(ev);
             ReadBack();
-            ClNative.Check(Cl.WaitForEvents(1, &ev), "clWaitForEvents");
-            ulong start, end;
-            ClNative.Check(Cl.GetEventProfilingInfo(ev, ProfilingInfo.Start, sizeof(ulong), &start, null), "clGetEventProfilingInfo");
-            ClNative.Check(Cl.GetEventProfilingInfo(ev, ProfilingInfo.End, sizeof(ulong), &end, null), "clGetEventProfilingInfo");
-            return (end - start) * 1e-9;
+            ClNative.Check(Cl.WaitForEvents((uint)n, ev), "clWaitForEvents");
+            double seconds = 0;
+            for (int i = 0; i < n; i++)
+            {
+                ulong start, end;
+                ClNative.Check(Cl.GetEventProfilingInfo(ev[i], ProfilingInfo.Start, sizeof(ulong), &start, null), "clGetEventProfilingInfo");
+                ClNative.Check(Cl.GetEventProfilingInfo(ev[i], ProfilingInfo.End, sizeof(ulong), &end, null), "clGetEventProfilingInfo");
+                seconds += (end - start) * 1e-9;
+            }
+
+            return seconds;
         }
         finally
         {
-            Cl.ReleaseEvent(ev);
+            for (int i = 0; i < n; i++)
+            {
+                if (ev[i] != 0)
+                {
+                    Cl.ReleaseEvent(ev[i]);
+                }
+            }
         }
     }
 
+    /// <summary>Enqueues the stages then the main kernel; with <paramref name="ev"/>, one event per kernel in that order.</summary>
     private void Enqueue(nint* ev)
     {
+        IReadOnlyList<ClStage> stages = Stages;
+        for (int i = 0; i < stages.Count; i++)
+        {
+            EnqueueOne(stages[i].Kernel, stages[i].Global, stages[i].Local, ev == null ? null : ev + i);
+        }
+
         (nuint[] global, nuint[]? local) = Range;
+        EnqueueOne(_kernel, global, local, ev == null ? null : ev + stages.Count);
+    }
+
+    private void EnqueueOne(nint kernel, nuint[] global, nuint[]? local, nint* ev)
+    {
         fixed (nuint* pg = global, pl = local)
         {
-            ClNative.Check(Cl.EnqueueNdrangeKernel(Device.Queue, _kernel, (uint)global.Length, null, pg, pl, 0, null, ev), $"clEnqueueNDRangeKernel ({Name})");
+            ClNative.Check(Cl.EnqueueNdrangeKernel(Device.Queue, kernel, (uint)global.Length, null, pg, pl, 0, null, ev), $"clEnqueueNDRangeKernel ({Name})");
         }
     }
 
@@ -123,6 +181,12 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
     protected void ArgBuffer(uint index, nint buffer) =>
         ClNative.Check(Cl.SetKernelArg(_kernel, index, (nuint)sizeof(nint), &buffer), $"clSetKernelArg {index} ({Name})");
 
+    protected void StageArg<T>(nint kernel, uint index, T value) where T : unmanaged =>
+        ClNative.Check(Cl.SetKernelArg(kernel, index, (nuint)sizeof(T), &value), $"clSetKernelArg {index} ({Name})");
+
+    protected void StageArgBuffer(nint kernel, uint index, nint buffer) =>
+        ClNative.Check(Cl.SetKernelArg(kernel, index, (nuint)sizeof(nint), &buffer), $"clSetKernelArg {index} ({Name})");
+
     /// <summary>Frees the buffers of a previous Prepare (a kernel may be prepared again with new operands).</summary>
     protected void ReleaseBuffers()
     {
@@ -143,6 +207,11 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
 
         _disposed = true;
         ReleaseBuffers();
+        foreach (nint k in _extraKernels)
+        {
+            Cl.ReleaseKernel(k);
+        }
+
         Cl.ReleaseKernel(_kernel);
     }
 }

@@ -11,12 +11,13 @@ internal static class ClKernels
     {
         ClTiling f32 = ClTiling.Choose(d.Desc, sizeof(float));
         ClTiling i32 = ClTiling.Choose(d.Desc, sizeof(int));
+        ClPanel? panel = ClPanel.Choose(d.Desc);
         string requant = d.Desc.HasFp64 ? "" : ".hostrequant";
         return new Dictionary<string, KernelList>
         {
             ["gemm"] = new KernelList(
             [
-                new KernelEntry($"opencl.gemm.f32.tiled.{f32}", wl => wl is GemmWorkload, wl => new ClGemmKernel(d, ((GemmWorkload)wl).Desc, f32)),
+                new KernelEntry(ClGemmKernel.KernelName(f32, panel), wl => wl is GemmWorkload, wl => new ClGemmKernel(d, ((GemmWorkload)wl).Desc, f32, panel)),
             ]),
             ["conv"] = new KernelList(
             [
@@ -37,23 +38,41 @@ internal static class ClKernels
     internal static string Fp64Define(OpenClDevice d) => d.Desc.HasFp64 ? " -DCHIPKIT_FP64=1" : "";
 }
 
-/// <summary>fp32 GEMM: kernels/gemm/sgemm.cl, entry sgemm.</summary>
+/// <summary>
+/// fp32 GEMM: kernels/gemm/sgemm.cl. With a <see cref="ClPanel"/> (CPU-type devices): entries sgemm_pack_a and
+/// sgemm_pack_b pack both operands into contiguous panels, then sgemm_panel runs the register-blocked micro-kernel;
+/// all three are timed. Without one: entry sgemm, the local-memory tiled kernel.
+/// </summary>
 internal sealed class ClGemmKernel : ClKernelBase
 {
     private readonly GemmDesc _d;
     private readonly ClTiling _t;
+    private readonly ClPanel? _p;
+    private readonly nint _packA, _packB;
+    private ClStage[] _stages = [];
     private GemmData? _data;
     private nint _y;
 
-    public ClGemmKernel(OpenClDevice device, GemmDesc d, ClTiling t)
-        : base(device, $"opencl.gemm.f32.tiled.{t}", "gemm/sgemm.cl", "sgemm", Options(d, t))
+    public ClGemmKernel(OpenClDevice device, GemmDesc d, ClTiling t, ClPanel? panel = null)
+        : base(device, KernelName(t, panel), "gemm/sgemm.cl", panel is null ? "sgemm" : "sgemm_panel", Options(d, t, panel))
     {
         _d = d;
         _t = t;
+        _p = panel;
+        if (panel is not null)
+        {
+            _packA = CreateStageKernel("sgemm_pack_a");
+            _packB = CreateStageKernel("sgemm_pack_b");
+        }
     }
 
-    private static string Options(GemmDesc d, ClTiling t) =>
-        $"{t.Defines} -DTRANS_A={(d.TransA ? 1 : 0)} -DTRANS_B={(d.TransB ? 1 : 0)}";
+    public static string KernelName(ClTiling t, ClPanel? panel) =>
+        panel is null ? $"opencl.gemm.f32.tiled.{t}" : $"opencl.gemm.f32.panel.{panel}";
+
+    private static string Options(GemmDesc d, ClTiling t, ClPanel? p) =>
+        $"{t.Defines} -DTRANS_A={(d.TransA ? 1 : 0)} -DTRANS_B={(d.TransB ? 1 : 0)}{(p is null ? "" : " " + p.Defines)}";
+
+    protected override IReadOnlyList<ClStage> Stages => _stages;
 
     public override void Prepare(OpData data)
     {
@@ -63,6 +82,38 @@ internal sealed class ClGemmKernel : ClKernelBase
         nint a = Upload<float>(g.A), b = Upload<float>(g.B);
         nint c = g.C is not null && _d.Beta != 0f ? Upload<float>(g.C) : Buffer(16);
         _y = Buffer(4L * _d.M * _d.N);
+        if (_p is { } p)
+        {
+            long mt = (_d.M + p.PM - 1) / p.PM, nt = (_d.N + p.PN - 1) / p.PN;
+            nint ap = Buffer(4L * mt * p.PM * _d.K), bp = Buffer(4L * nt * p.PN * _d.K);
+            StageArg(_packA, 0, _d.M);
+            StageArg(_packA, 1, _d.K);
+            StageArgBuffer(_packA, 2, a);
+            StageArg(_packA, 3, _d.Lda);
+            StageArgBuffer(_packA, 4, ap);
+            StageArg(_packB, 0, _d.N);
+            StageArg(_packB, 1, _d.K);
+            StageArgBuffer(_packB, 2, b);
+            StageArg(_packB, 3, _d.Ldb);
+            StageArgBuffer(_packB, 4, bp);
+            _stages =
+            [
+                new ClStage(_packA, [(nuint)mt, (nuint)_d.K], null),
+                new ClStage(_packB, [(nuint)nt, (nuint)_d.K], null),
+            ];
+            Arg(0, _d.M);
+            Arg(1, _d.N);
+            Arg(2, _d.K);
+            ArgBuffer(3, ap);
+            ArgBuffer(4, bp);
+            ArgBuffer(5, c);
+            ArgBuffer(6, _y);
+            Arg(7, _d.Alpha);
+            Arg(8, _d.Beta);
+            Arg(9, _d.Beta != 0f ? 1 : 0);
+            return;
+        }
+
         Arg(0, _d.M);
         Arg(1, _d.N);
         Arg(2, _d.K);
@@ -79,8 +130,21 @@ internal sealed class ClGemmKernel : ClKernelBase
         Arg(13, _d.Ldb % 4 == 0 ? 1 : 0);
     }
 
-    protected override (nuint[] Global, nuint[]? Local) Range =>
-        ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
+    protected override (nuint[] Global, nuint[]? Local) Range
+    {
+        get
+        {
+            if (_p is { } p)
+            {
+                long mt = (_d.M + p.PM - 1) / p.PM, nt = (_d.N + p.PN - 1) / p.PN;
+                return p.Local > 0
+                    ? ([RoundUp(mt, p.Local), (nuint)nt], [(nuint)p.Local, 1])
+                    : ([(nuint)mt, (nuint)nt], null);
+            }
+
+            return ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
+        }
+    }
 
     protected override void ReadBack() => Download<float>(_y, _data!.Y);
 }

@@ -23,8 +23,8 @@ internal static unsafe class ClNative
     public const uint DeviceType = 0x1000, DeviceMaxComputeUnits = 0x1002, DeviceMaxWorkGroupSize = 0x1004, DeviceMaxWorkItemSizes = 0x1005,
         DeviceMaxClockFrequency = 0x100C, DeviceGlobalMemSize = 0x101F, DeviceLocalMemType = 0x1022, DeviceLocalMemSize = 0x1023,
         DeviceName = 0x102B, DeviceVendor = 0x102C, DriverVersion = 0x102D, DeviceVersion = 0x102F, DeviceExtensions = 0x1030,
-        DeviceDoubleFpConfig = 0x1032, DeviceOpenClCVersion = 0x103D;
-    public const uint ProgramBuildLog = 0x1183;
+        DeviceDoubleFpConfig = 0x1032, DeviceNativeVectorWidthFloat = 0x103A, DeviceOpenClCVersion = 0x103D;
+    public const uint ProgramBuildLog = 0x1183, ProgramBinarySizes = 0x1165, ProgramBinaries = 0x1166;
     public const uint ProfilingCommandStart = 0x1282, ProfilingCommandEnd = 0x1283;
 
     private static readonly Lazy<(CL? Api, string? Error)> Loaded = new(Load);

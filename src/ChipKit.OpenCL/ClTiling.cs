@@ -81,3 +81,57 @@ public sealed record ClTiling(int TM, int TN, int TK, int RM, int RN)
         return new ClTiling(p[0], p[1], p[2], p[3], p[4]);
     }
 }
+
+/// <summary>
+/// The register block of the panel GEMM (kernels/gemm/sgemm.cl, <c>sgemm_panel</c>), used on CPU-type devices: a
+/// work-item computes PM rows x 2 vectors of PV floats from packed panels. PV is the device's native float vector
+/// width (CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: 8 with AVX2, 16 with AVX-512, 4 with SSE/NEON); PM is as many rows as
+/// leave the accumulators (2*PM vectors), two B vectors and a broadcast in the vector registers: 6 with the 16
+/// registers of AVX2/SSE, 8 with AVX-512's 32. <see cref="Local"/> work-items per work-group along the row-panel
+/// dimension (0: the runtime chooses).
+/// </summary>
+public sealed record ClPanel(int PM, int PV, int Local)
+{
+    public int PN => 2 * PV;
+
+    public string Defines => string.Create(CultureInfo.InvariantCulture, $"-DPM={PM} -DPV={PV}");
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{PM}x{PN}");
+
+    /// <summary>The panel block for a CPU-type device, or null (GPUs and accelerators use the local-memory tiled kernel).</summary>
+    public static ClPanel? Choose(ClDeviceDesc d)
+    {
+        ClPanel? forced = FromEnvironment();
+        if (forced is not null)
+        {
+            return forced;
+        }
+
+        if (d.Type != "cpu")
+        {
+            return null;
+        }
+
+        int pv = d.NativeFloatWidth >= 16 ? 16 : d.NativeFloatWidth >= 8 ? 8 : 4;
+        return new ClPanel(pv == 16 ? 8 : 6, pv, Math.Min(8, (int)Math.Max(1, d.MaxWorkGroupSize)));
+    }
+
+    /// <summary>CHIPKIT_OPENCL_PANEL="PM,PV,LOCAL" forces the panel kernel and its block (for tuning a device); malformed values are an input error.</summary>
+    public static ClPanel? FromEnvironment()
+    {
+        string? v = Environment.GetEnvironmentVariable("CHIPKIT_OPENCL_PANEL");
+        if (string.IsNullOrWhiteSpace(v))
+        {
+            return null;
+        }
+
+        int[] p = v.Split(',').Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : -1).ToArray();
+        if (p.Length != 3 || p[0] < 1 || p[0] > 16 || p[1] is not (4 or 8 or 16) || p[2] < 0)
+        {
+            throw new ChipKit.Core.ChipKitInputException(
+                $"CHIPKIT_OPENCL_PANEL '{v}': expected PM,PV,LOCAL with PM in 1..16, PV 4, 8 or 16, LOCAL >= 0 (0: the runtime chooses)");
+        }
+
+        return new ClPanel(p[0], p[1], p[2]);
+    }
+}

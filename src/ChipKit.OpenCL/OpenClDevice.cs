@@ -39,7 +39,9 @@ public sealed class OpenClBuildException : Exception
 
 /// <summary>
 /// One OpenCL device (<c>opencl:P.D</c>): a context and an in-order command queue with profiling enabled. Programs are
-/// built for this device on first use and cached by the SHA-256 of (source text, build options).
+/// built for this device on first use and cached by the SHA-256 of (source text, build options): in memory for the
+/// life of the device, and as program binaries on disk (<see cref="ClProgramCache"/>), so a later process loads the
+/// binary instead of compiling the source again.
 /// Times are device-event times (CL_PROFILING_COMMAND_END - START of the kernels of a run).
 /// </summary>
 public sealed unsafe class OpenClDevice : IDevice
@@ -50,12 +52,20 @@ public sealed unsafe class OpenClDevice : IDevice
     private bool _disposed;
 
     internal OpenClDevice(ClDeviceDesc desc, KernelSources sources)
+        : this(desc, sources, ClProgramCache.DefaultRoot())
+    {
+    }
+
+    /// <param name="cacheRoot">Root of the on-disk program cache; null disables it.</param>
+    internal OpenClDevice(ClDeviceDesc desc, KernelSources sources, string? cacheRoot)
     {
         Desc = desc;
         Sources = sources;
+        Cache = cacheRoot is null ? null : new ClProgramCache(cacheRoot, desc);
         Cl = ClNative.Api ?? throw new OpenClException(ClNative.LoadError ?? "OpenCL is not available");
         var props = desc.Properties();
         props["kernels"] = sources.Directory ?? "embedded";
+        props["program_cache"] = Cache?.Directory ?? "off";
         Info = new DeviceInfo(desc.Id, "opencl", desc.Name, true, null, props);
         nint dev = desc.Device;
         int err;
@@ -80,6 +90,13 @@ public sealed unsafe class OpenClDevice : IDevice
 
     internal nint Queue { get; }
 
+    /// <summary>The on-disk program cache, or null when disabled.</summary>
+    internal ClProgramCache? Cache { get; }
+
+    /// <summary>Programs built from source, loaded from a cached binary, and cache entries rejected (corrupt, for
+    /// another key or device, or refused by the runtime) since this device was opened.</summary>
+    internal (int SourceBuilds, int BinaryLoads, int CacheRejects) ProgramStats { get; private set; }
+
     /// <summary>The ordered kernel list of an op ("gemm", "conv", "qgemm", "qconv").</summary>
     public KernelList KernelsFor(string op) => _lists[op];
 
@@ -99,6 +116,24 @@ public sealed unsafe class OpenClDevice : IDevice
             if (_programs.TryGetValue(key, out nint cached))
             {
                 return cached;
+            }
+
+            bool existed = false;
+            byte[]? binary = Cache is null ? null : Cache.TryRead(key, out existed);
+            if (binary is not null)
+            {
+                nint fromBinary = BuildFromBinary(binary, options);
+                if (fromBinary != 0)
+                {
+                    ProgramStats = ProgramStats with { BinaryLoads = ProgramStats.BinaryLoads + 1 };
+                    _programs[key] = fromBinary;
+                    return fromBinary;
+                }
+            }
+
+            if (existed)
+            {
+                ProgramStats = ProgramStats with { CacheRejects = ProgramStats.CacheRejects + 1 };
             }
 
             byte[] text = Encoding.UTF8.GetBytes(source.Text);
@@ -126,9 +161,75 @@ public sealed unsafe class OpenClDevice : IDevice
                 throw new OpenClBuildException(source.DisplayPath, Desc.Id, err == -11 ? log : $"{ClNative.ErrorName(err)} ({err}) {log}");
             }
 
+            ProgramStats = ProgramStats with { SourceBuilds = ProgramStats.SourceBuilds + 1 };
+            if (Cache is not null && Binary(program) is { } built)
+            {
+                Cache.Write(key, built);
+            }
+
             _programs[key] = program;
             return program;
         }
+    }
+
+    /// <summary>A program from a cached binary, built with the same options; 0 when the runtime refuses it.</summary>
+    private nint BuildFromBinary(byte[] binary, string options)
+    {
+        nint dev = Desc.Device;
+        int err, status = 0;
+        nint program;
+        fixed (byte* pb = binary)
+        {
+            byte* pp = pb;
+            nuint len = (nuint)binary.Length;
+            program = Cl.CreateProgramWithBinary(Context, 1, &dev, &len, &pp, &status, &err);
+        }
+
+        if (err != 0 || status != 0 || program == 0)
+        {
+            if (program != 0)
+            {
+                Cl.ReleaseProgram(program);
+            }
+
+            return 0;
+        }
+
+        byte[] opts = Encoding.UTF8.GetBytes(options + "\0");
+        fixed (byte* po = opts)
+        {
+            err = Cl.BuildProgram(program, 1, &dev, po, default, null);
+        }
+
+        if (err != 0)
+        {
+            Cl.ReleaseProgram(program);
+            return 0;
+        }
+
+        return program;
+    }
+
+    /// <summary>CL_PROGRAM_BINARIES of a one-device program, or null when the runtime has none.</summary>
+    private byte[]? Binary(nint program)
+    {
+        nuint size = 0;
+        if (Cl.GetProgramInfo(program, (ProgramInfo)ClNative.ProgramBinarySizes, (nuint)sizeof(nuint), &size, null) != 0 || size == 0)
+        {
+            return null;
+        }
+
+        var bin = new byte[(int)size];
+        fixed (byte* pb = bin)
+        {
+            byte* pp = pb;
+            if (Cl.GetProgramInfo(program, (ProgramInfo)ClNative.ProgramBinaries, (nuint)sizeof(nint), &pp, null) != 0)
+            {
+                return null;
+            }
+        }
+
+        return bin;
     }
 
     private string BuildLog(nint program)

@@ -13,6 +13,12 @@ public enum Fault
     Throws,
     WritesNothing,
     WrongAfterFirstRun,
+
+    /// <summary>The device disappears during its first run: every later call throws <see cref="DeviceLostException"/>.</summary>
+    DeviceLost,
+
+    /// <summary>Prepare of a workload with more than 64 KiB of operands throws <see cref="DeviceOutOfMemoryException"/>.</summary>
+    OutOfMemoryOnLarge,
 }
 
 /// <summary>A test device: the oracle as a kernel, with a fault injected into its output.</summary>
@@ -24,11 +30,22 @@ public sealed class FaultyDevice(Fault fault) : IDevice
 
     public TimeSource TimeSource => TimeSource.Wall;
 
-    public IKernel? CreateKernel(Workload workload) => new FaultyKernel(_inner.CreateKernel(workload)!, fault);
+    private bool _lost;
+
+    public IKernel? CreateKernel(Workload workload)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        if (_lost)
+        {
+            throw new DeviceLostException("injected: the device is gone");
+        }
+
+        return new FaultyKernel(_inner.CreateKernel(workload)!, fault, workload.Bytes, () => _lost = true);
+    }
 
     public void Dispose() => _inner.Dispose();
 
-    private sealed class FaultyKernel(IKernel inner, Fault fault) : IKernel
+    private sealed class FaultyKernel(IKernel inner, Fault fault, long bytes, Action lose) : IKernel
     {
         private OpData? _data;
         private int _runs;
@@ -38,6 +55,11 @@ public sealed class FaultyDevice(Fault fault) : IDevice
         public void Prepare(OpData data)
         {
             _data = data;
+            if (fault == Fault.OutOfMemoryOnLarge && bytes > 64 * 1024)
+            {
+                throw new DeviceOutOfMemoryException($"injected: cannot allocate {bytes} bytes on the device");
+            }
+
             inner.Prepare(data);
         }
 
@@ -50,6 +72,9 @@ public sealed class FaultyDevice(Fault fault) : IDevice
                     throw new InvalidOperationException("injected kernel fault");
                 case Fault.WritesNothing:
                     return;
+                case Fault.DeviceLost:
+                    lose();
+                    throw new DeviceLostException("injected: the device fell off the bus");
             }
 
             inner.Run();

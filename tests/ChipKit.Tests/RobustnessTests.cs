@@ -29,6 +29,37 @@ public class RobustnessTests
     }
 
     [Test]
+    public void A_lost_device_fails_its_workload_is_not_used_again_and_the_run_goes_on()
+    {
+        var runner = new BenchmarkRunner(new RunOptions { MinTimeSeconds = 0, MinSamples = 1 });
+        using var lost = new FaultyDevice(Fault.DeviceLost);
+        List<ResultRecord> results = runner.Run(
+            [WorkloadSpec.Parse("gemm:m=4,n=4,k=4"), WorkloadSpec.Parse("qgemm:m=5,n=6,k=7"), WorkloadSpec.Parse("conv:c=2,h=5,k=3,r=3")],
+            [lost, new ReferenceDevice()]);
+        Assert.That(results.Select(r => (r.Device, r.Status)), Is.EqualTo(new[]
+        {
+            ("faulty", "failed"), ("ref", "ok"), ("faulty", "failed"), ("ref", "ok"), ("faulty", "failed"), ("ref", "ok"),
+        }));
+        Assert.That(results[0].Message, Does.StartWith("device lost during first run: injected: the device fell off the bus"));
+        Assert.That(results[2].Message, Is.EqualTo("not run: the device was lost on gemm:m=4,n=4,k=4 earlier in this run"));
+        Assert.That(results[4].Message, Does.StartWith("not run: the device was lost"));
+        Assert.That(results.Where(r => r.Device == "faulty").Select(r => r.Verified), Has.All.Not.True);
+    }
+
+    [Test]
+    public void Device_out_of_memory_fails_only_the_large_workload()
+    {
+        var runner = new BenchmarkRunner(new RunOptions { MinTimeSeconds = 0, MinSamples = 1 });
+        using var small = new FaultyDevice(Fault.OutOfMemoryOnLarge);
+        List<ResultRecord> results = runner.Run(
+            [WorkloadSpec.Parse("gemm:m=8,n=8,k=8"), WorkloadSpec.Parse("gemm:m=128,n=128,k=128"), WorkloadSpec.Parse("gemm:m=9,n=9,k=9")],
+            [small]);
+        Assert.That(results.Select(r => r.Status), Is.EqualTo(new[] { "ok", "failed", "ok" }));
+        Assert.That(results[1].Message, Does.StartWith("out of device memory during prepare (0.2 MiB of operands): injected: cannot allocate"));
+        Assert.That(results[1].Gops, Is.Null);
+    }
+
+    [Test]
     public void A_killed_run_leaves_a_valid_file_and_resume_finishes_it()
     {
         string dir = Path.Combine(Path.GetTempPath(), "chipkit-kill-" + Guid.NewGuid().ToString("N"));

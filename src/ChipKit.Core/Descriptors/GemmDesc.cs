@@ -5,8 +5,10 @@ namespace ChipKit.Core.Descriptors;
 /// op(A) is [M,K]: A is stored [M,K], or [K,M] when <see cref="TransA"/>.
 /// op(B) is [K,N]: B is stored [K,N], or [N,K] when <see cref="TransB"/>.
 /// C is [M,N] and is read only when <see cref="Beta"/> is not zero.
+/// <see cref="Precision"/>: fp32 arithmetic, or A and B rounded to tf32 / bf16 with fp32 accumulation (tensor cores).
 /// </summary>
-public sealed record GemmDesc(int M, int N, int K, bool TransA = false, bool TransB = false, float Alpha = 1f, float Beta = 0f)
+public sealed record GemmDesc(int M, int N, int K, bool TransA = false, bool TransB = false, float Alpha = 1f, float Beta = 0f,
+    GemmPrecision Precision = GemmPrecision.F32)
 {
     public void Validate()
     {

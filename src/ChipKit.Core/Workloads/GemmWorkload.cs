@@ -4,13 +4,22 @@ using ChipKit.Core.Reference;
 
 namespace ChipKit.Core.Workloads;
 
-/// <summary>fp32 GEMM workload: spec <c>gemm:m=..,n=..,k=..[,ta=1][,tb=1][,alpha=..][,beta=..]</c>.</summary>
+/// <summary>
+/// fp32 GEMM workload: spec <c>gemm:m=..,n=..,k=..[,ta=1][,tb=1][,alpha=..][,beta=..]</c>. With <c>dtype=tf32|bf16</c>
+/// the spec parses to a <see cref="ReducedPrecisionGemmWorkload"/> instead (a different type, so fp32 kernels never claim it).
+/// </summary>
 public sealed class GemmWorkload : Workload
 {
-    internal static readonly string[] Keys = ["m", "n", "k", "ta", "tb", "alpha", "beta"];
+    internal static readonly string[] Keys = ["m", "n", "k", "ta", "tb", "alpha", "beta", "dtype"];
 
     public GemmWorkload(GemmDesc desc)
     {
+        ArgumentNullException.ThrowIfNull(desc);
+        if (desc.Precision != GemmPrecision.F32)
+        {
+            throw new ArgumentException($"GemmWorkload is fp32; a {desc.Precision.ToSpec()} GEMM is a {nameof(ReducedPrecisionGemmWorkload)}", nameof(desc));
+        }
+
         desc.Validate();
         Desc = desc;
     }
@@ -81,11 +90,18 @@ public sealed class GemmWorkload : Workload
 
     public override void PoisonOutput(OpData data) => Array.Fill(((GemmData)data).Y, float.NaN);
 
-    internal static GemmWorkload Parse(SpecKeys keys)
+    internal static Workload Parse(SpecKeys keys)
     {
         keys.RejectUnknown(Keys);
-        return new GemmWorkload(new GemmDesc(keys.Int("m"), keys.Int("n"), keys.Int("k"), keys.Bool("ta", false), keys.Bool("tb", false),
-            keys.Float("alpha", 1f), keys.Float("beta", 0f)));
+        GemmPrecision precision = keys.Choice("dtype", "f32", "f32", "tf32", "bf16") switch
+        {
+            "tf32" => GemmPrecision.Tf32,
+            "bf16" => GemmPrecision.Bf16,
+            _ => GemmPrecision.F32,
+        };
+        var desc = new GemmDesc(keys.Int("m"), keys.Int("n"), keys.Int("k"), keys.Bool("ta", false), keys.Bool("tb", false),
+            keys.Float("alpha", 1f), keys.Float("beta", 0f), precision);
+        return precision == GemmPrecision.F32 ? new GemmWorkload(desc) : new ReducedPrecisionGemmWorkload(desc);
     }
 
     internal static string I(int v) => v.ToString(CultureInfo.InvariantCulture);

@@ -167,7 +167,10 @@ public static class GateEngine
     }
 
     /// <summary>A metric's values for one result: samples, and whether they are deterministic (modeled/declared).</summary>
-    private sealed record Values(List<double> Samples, bool Deterministic, string Source);
+    /// <remarks>With <see cref="GateClock.Canary"/>, <paramref name="CanaryMedian"/> is the side's median canary
+    /// seconds and <paramref name="Samples"/> are seconds / canary seconds (or ops per canary-normalised second), which
+    /// <see cref="CompareOne"/> rescales to the baseline's machine speed before comparing.</remarks>
+    private sealed record Values(List<double> Samples, bool Deterministic, string Source, double? CanaryMedian = null);
 
     private static GateRow CompareOne(Side b, Side c, GateOptions o)
     {
@@ -210,6 +213,14 @@ public static class GateEngine
         if (bv.Deterministic != cv.Deterministic)
         {
             return Row(Verdict.Error, $"cannot compare a {bv.Source} value ({b.At("")}) with a {cv.Source} one ({c.At("")})");
+        }
+
+        if (bv.CanaryMedian is double scale && cv.CanaryMedian is not null)
+        {
+            // Both sides in the baseline machine's seconds: ratio x the baseline's median canary time.
+            bool seconds = o.Metric == GateMetric.Seconds;
+            bv = bv with { Samples = bv.Samples.Select(x => seconds ? x * scale : x / scale).ToList() };
+            cv = cv with { Samples = cv.Samples.Select(x => seconds ? x * scale : x / scale).ToList() };
         }
 
         double mb = SampleStats.Median(bv.Samples), mc = SampleStats.Median(cv.Samples);
@@ -314,6 +325,31 @@ public static class GateEngine
             {
                 SecondsRecord? rec;
                 string field;
+                if (o.Clock == GateClock.Canary && !modeledTime)
+                {
+                    List<double> wall = CheckedSamples(r.Seconds?.Samples, s, "seconds.samples");
+                    if (r.CanarySeconds is null)
+                    {
+                        throw new ChipKitInputException($"{s.At("canary_seconds")} is absent: --clock canary needs results of `chipkit run --canary`");
+                    }
+
+                    List<double> canary = CheckedSamples(r.CanarySeconds.Samples, s, "canary_seconds.samples");
+                    if (canary.Count != wall.Count)
+                    {
+                        throw new ChipKitInputException($"{s.At("canary_seconds.samples")} has {canary.Count} samples, seconds.samples {wall.Count}: they must be paired one to one");
+                    }
+
+                    if (o.Metric == GateMetric.Gops && !(r.Ops > 0))
+                    {
+                        throw new ChipKitInputException($"{s.At("ops")} must be a positive number of operations, got {r.Ops}");
+                    }
+
+                    List<double> ratio = wall.Select((x, i) => x / canary[i]).ToList();
+                    return new Values(
+                        o.Metric == GateMetric.Seconds ? ratio : ratio.Select(x => r.Ops / x / 1e9).ToList(),
+                        false, $"{r.TimeSource} time / canary", SampleStats.Median(canary));
+                }
+
                 if (o.Clock == GateClock.Cpu && !modeledTime)
                 {
                     rec = r.CpuSeconds;

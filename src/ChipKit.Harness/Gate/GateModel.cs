@@ -28,6 +28,9 @@ public enum GateClock
 {
     Wall,
     Cpu,
+
+    /// <summary>Wall samples divided by the paired canary samples of `chipkit run --canary`, rescaled to the baseline's median canary time.</summary>
+    Canary,
 }
 
 /// <summary>Per workload x device outcome.</summary>

@@ -75,6 +75,7 @@ public static class RunMerger
             {
                 m.Seconds = MediansOf(parts.Select(p => p.R.Seconds).ToList());
                 m.CpuSeconds = parts.All(p => p.R.CpuSeconds is not null) ? MediansOf(parts.Select(p => p.R.CpuSeconds).ToList()) : null;
+                m.CanarySeconds = parts.All(p => p.R.CanarySeconds is not null) ? MediansOf(parts.Select(p => p.R.CanarySeconds).ToList()) : null;
             }
 
             merged.Results.Add(m);

@@ -58,12 +58,14 @@ public static class ResultTable
         : r.Compare.Ratio is double x ? x.ToString("0.00", CultureInfo.InvariantCulture)
         : $"({r.Compare.Peer} {r.Compare.PeerStatus})";
 
-    public static string FormatRow(string[] cells, int[] widths)
+    public static string FormatRow(string[] cells, int[] widths) => FormatRow(cells, widths, i => i is 4 or 5 or 6 or 10);
+
+    private static string FormatRow(string[] cells, int[] widths, Func<int, bool> isNumeric)
     {
         var sb = new StringBuilder();
         for (int i = 0; i < cells.Length; i++)
         {
-            bool numeric = i is 4 or 5 or 6 or 10;
+            bool numeric = isNumeric(i);
             sb.Append(numeric ? cells[i].PadLeft(widths[i]) : cells[i].PadRight(widths[i]));
             if (i < cells.Length - 1)
             {
@@ -79,6 +81,32 @@ public static class ResultTable
         bool withRatio = results.Any(r => r.Compare is not null);
         string[] columns = withRatio ? ColumnsWithRatio : Columns;
         List<string[]> rows = results.Select(r => withRatio ? CellsWithRatio(r) : Cells(r)).ToList();
+        return RenderRows(columns, rows, format, 0);
+    }
+
+    /// <summary>
+    /// Several results files merged: the same table with a leading "run" column (each file's tag, A, B, ...);
+    /// one file renders exactly as <see cref="Render(IReadOnlyList{ResultRecord}, ReportFormat)"/>.
+    /// </summary>
+    public static string Render(ReportSet set, ReportFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        List<ReportEntry> entries = set.Entries.ToList();
+        if (!set.Merged)
+        {
+            return Render(entries.Select(e => e.Result).ToList(), format);
+        }
+
+        bool withRatio = entries.Any(e => e.Result.Compare is not null);
+        string[] columns = ["run", .. withRatio ? ColumnsWithRatio : Columns];
+        List<string[]> rows = entries.Select(e => (string[])[e.Run.Tag, .. withRatio ? CellsWithRatio(e.Result) : Cells(e.Result)]).ToList();
+        return RenderRows(columns, rows, format, 1);
+    }
+
+    /// <summary>Rows in <paramref name="format"/>; <paramref name="shift"/> leading columns come before the standard ones.</summary>
+    private static string RenderRows(string[] columns, List<string[]> rows, ReportFormat format, int shift)
+    {
+        bool Numeric(int i) => (i - shift) is 4 or 5 or 6 or 10;
         var sb = new StringBuilder();
         switch (format)
         {
@@ -92,7 +120,7 @@ public static class ResultTable
                 break;
             case ReportFormat.Md:
                 sb.AppendLine("| " + string.Join(" | ", columns) + " |");
-                sb.AppendLine("|" + string.Concat(columns.Select((c, i) => i is 4 or 5 or 6 ? "---:|" : "---|")));
+                sb.AppendLine("|" + string.Concat(columns.Select((c, i) => (i - shift) is 4 or 5 or 6 ? "---:|" : "---|")));
                 foreach (string[] row in rows)
                 {
                     sb.AppendLine("| " + string.Join(" | ", row.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
@@ -101,11 +129,11 @@ public static class ResultTable
                 break;
             default:
                 int[] widths = columns.Select((c, i) => Math.Max(c.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
-                sb.AppendLine(FormatRow(columns, widths));
-                sb.AppendLine(FormatRow(widths.Select(w => new string('-', w)).ToArray(), widths));
+                sb.AppendLine(FormatRow(columns, widths, Numeric));
+                sb.AppendLine(FormatRow(widths.Select(w => new string('-', w)).ToArray(), widths, Numeric));
                 foreach (string[] row in rows)
                 {
-                    sb.AppendLine(FormatRow(row, widths));
+                    sb.AppendLine(FormatRow(row, widths, Numeric));
                 }
 
                 break;
@@ -124,6 +152,26 @@ public static class ResultTable
         {
             sb.AppendLine();
             sb.Append(CultureInfo.InvariantCulture, $"  {r.Status}: {r.Workload} on {r.Device}: {r.Message}");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary><see cref="Summary(IReadOnlyList{ResultRecord})"/> over merged files: failures name their run tag.</summary>
+    public static string Summary(ReportSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        if (!set.Merged)
+        {
+            return Summary(set.Entries.Select(e => e.Result).ToList());
+        }
+
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{set.Count("ok")} ok, {set.Count("failed")} failed, {set.Count("skipped")} skipped");
+        foreach (ReportEntry e in set.Entries.Where(e => e.Result.Status != "ok"))
+        {
+            sb.AppendLine();
+            sb.Append(CultureInfo.InvariantCulture, $"  {e.Result.Status}: [{e.Run.Tag}] {e.Result.Workload} on {e.Result.Device}: {e.Result.Message}");
         }
 
         return sb.ToString();

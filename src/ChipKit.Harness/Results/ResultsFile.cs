@@ -96,6 +96,12 @@ public static class ResultsFile
             {
                 throw new ChipKitInputException($"results file '{path}': $.devices[{i}] is null");
             }
+
+            doc.Devices[i].Properties ??= [];
+            if (doc.Devices[i].Peak is PeakRecord peak)
+            {
+                peak.ComputeGops ??= [];
+            }
         }
 
         for (int i = 0; i < doc.Results.Count; i++)

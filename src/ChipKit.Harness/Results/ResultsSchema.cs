@@ -67,6 +67,29 @@ public sealed class DeviceRecord
     public bool Available { get; set; }
     public string? Reason { get; set; }
     public Dictionary<string, string> Properties { get; set; } = [];
+
+    /// <summary>Roofline ceilings of this device (absent unless measured with `run --peak`, loaded with `report --peak`, or modeled for npu devices).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PeakRecord? Peak { get; set; }
+}
+
+/// <summary>
+/// Roofline ceilings of a device: compute peak per data type (GOP/s; fp32 counts FLOPs, int8 integer ops, 2 per
+/// multiply-accumulate) and memory bandwidth (GB/s), with where the figures came from.
+/// </summary>
+public sealed class PeakRecord
+{
+    /// <summary>measured (a probe on this host: FMA chains, vpmaddwd, STREAM triad) or modeled (a module's array x clock, DRAM bytes/cycle x clock).</summary>
+    public string Source { get; set; } = "";
+
+    /// <summary>How it was obtained, e.g. "chipkit run --peak, 8 threads" or "chipkit peak --out peak.json".</summary>
+    public string? Note { get; set; }
+
+    /// <summary>GOP/s by data type: fp32, int8 (keys absent when unknown).</summary>
+    public Dictionary<string, double> ComputeGops { get; set; } = [];
+
+    /// <summary>Memory bandwidth in GB/s (10^9 bytes per second); null when unknown.</summary>
+    public double? MemoryGbps { get; set; }
 }
 
 /// <summary>One workload on one device.</summary>
@@ -93,6 +116,15 @@ public sealed class ResultRecord
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public SecondsRecord? CpuSeconds { get; set; }
+
+    /// <summary>
+    /// With `chipkit run --canary`: wall seconds of ChipKit's fixed canary work (<see cref="Runner.Canary"/>), one
+    /// measurement taken right before each of <see cref="Seconds"/>' samples, so sample i and canary i saw the same
+    /// machine state. `chipkit gate --clock canary` compares seconds / canary seconds, which cancels a slowdown of
+    /// the whole machine between runs.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SecondsRecord? CanarySeconds { get; set; }
 
     public string TimeSource { get; set; } = "wall";
 
@@ -134,6 +166,11 @@ public sealed class SecondsRecord
 {
     public List<double> Samples { get; set; } = [];
     public double Median { get; set; }
+
+    /// <summary>90th percentile of the samples (nearest rank); absent in files written before it existed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? P90 { get; set; }
+
     public double Min { get; set; }
     public double Max { get; set; }
 
@@ -172,4 +209,11 @@ public sealed class EnergyRecord
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Note { get; set; }
+
+    /// <summary>UTC start and end of the steady-state energy loop (metered devices): what an external meter's log is aligned with.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? WindowStart { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? WindowEnd { get; set; }
 }

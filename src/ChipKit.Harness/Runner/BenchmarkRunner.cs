@@ -50,7 +50,7 @@ public sealed class BenchmarkRunner(RunOptions options)
 
                 if (hung.TryGetValue(device.Info.Id, out string? hungOn))
                 {
-                    ResultRecord skipped = NewRecord(w, device, "failed", $"not run: the device timed out on {hungOn} earlier in this run");
+                    ResultRecord skipped = NewRecord(w, device, "failed", $"not run: {hungOn}");
                     results.Add(skipped);
                     ResultReady?.Invoke(skipped);
                     continue;
@@ -74,10 +74,14 @@ public sealed class BenchmarkRunner(RunOptions options)
                     : RunWithTimeout(w, device, data, expected!);
                 if (r.Message?.StartsWith("timed out", StringComparison.Ordinal) == true)
                 {
-                    hung[device.Info.Id] = w.Spec;
+                    hung[device.Info.Id] = $"the device timed out on {w.Spec} earlier in this run";
 
                     // The abandoned kernel may still write into these operands: the next device gets fresh ones.
                     data = w.CreateData(Options.Seed);
+                }
+                else if (r.Message?.StartsWith(DeviceLostPrefix, StringComparison.Ordinal) == true)
+                {
+                    hung[device.Info.Id] = $"the device was lost on {w.Spec} earlier in this run";
                 }
 
                 results.Add(r);
@@ -114,6 +118,11 @@ public sealed class BenchmarkRunner(RunOptions options)
     /// </summary>
     private EnergyRecord MeasureEnergy(IKernel kernel, Power.IEnergyMeter meter, Workload w)
     {
+        if (meter is Power.IWindowedEnergyMeter windowed)
+        {
+            return MeasureWindowedEnergy(kernel, windowed, w);
+        }
+
         // Idle power of the metered domain, once per meter; a declared wattage has no idle figure.
         double? idle = null;
         if (meter.Source != "declared")
@@ -131,6 +140,7 @@ public sealed class BenchmarkRunner(RunOptions options)
         }
 
         double e0 = meter.ReadJoules();
+        DateTimeOffset windowStart = DateTimeOffset.UtcNow;
         long t0 = Stopwatch.GetTimestamp();
         long runs = 0;
         do
@@ -148,11 +158,67 @@ public sealed class BenchmarkRunner(RunOptions options)
             IdleWatts = idle,
             LoopSeconds = seconds,
             ResolutionJoules = meter.ResolutionJoules,
+            WindowStart = windowStart,
+            WindowEnd = windowStart + TimeSpan.FromSeconds(seconds),
             Note = meter.Source == "declared" ? $"{meter.Description}: declared by the user, not measured" : meter.Description,
         };
         if (meter.ResolutionJoules > 0 && joules < 1000 * meter.ResolutionJoules)
         {
             e.Note = $"{meter.Description}: {joules:G3} J over {seconds:0.###} s is too little for the meter's {meter.ResolutionJoules:G3} J resolution; no per-watt figure";
+            return e;
+        }
+
+        double watts = joules / seconds;
+        e.Joules = joules / runs;
+        e.Watts = watts;
+        e.GopsPerWatt = watts > 0 ? w.Ops * runs / seconds / 1e9 / watts : null;
+        return e;
+    }
+
+    /// <summary>
+    /// Energy of a timestamped external log (<see cref="Power.IWindowedEnergyMeter"/>): the steady-state loop's UTC
+    /// start and end are recorded, and the log is read once the loop has ended, for exactly that window. Idle power is
+    /// the log's average over an idle window before the first loop. A log that does not cover a window gives no figure,
+    /// with the reason.
+    /// </summary>
+    private EnergyRecord MeasureWindowedEnergy(IKernel kernel, Power.IWindowedEnergyMeter meter, Workload w)
+    {
+        if (!_idleWatts.ContainsKey(meter))
+        {
+            DateTimeOffset i0 = DateTimeOffset.UtcNow;
+            Thread.Sleep(TimeSpan.FromSeconds(Options.IdleSeconds));
+            DateTimeOffset i1 = DateTimeOffset.UtcNow;
+            Power.WindowEnergy idle = meter.MeasureWindow(i0, i1);
+            _idleWatts[meter] = idle.Joules is double ij ? ij / (i1 - i0).TotalSeconds : double.NaN;
+        }
+
+        DateTimeOffset start = DateTimeOffset.UtcNow;
+        long t0 = Stopwatch.GetTimestamp();
+        long runs = 0;
+        do
+        {
+            kernel.Run();
+            runs++;
+        }
+        while (Stopwatch.GetElapsedTime(t0).TotalSeconds < Options.PowerDurationSeconds);
+
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        DateTimeOffset end = start + TimeSpan.FromSeconds(seconds);
+        Power.WindowEnergy window = meter.MeasureWindow(start, end);
+        double idleWatts = _idleWatts[meter];
+        var e = new EnergyRecord
+        {
+            Source = meter.Source,
+            IdleWatts = double.IsFinite(idleWatts) ? idleWatts : null,
+            LoopSeconds = seconds,
+            ResolutionJoules = meter.ResolutionJoules,
+            WindowStart = start,
+            WindowEnd = end,
+            Note = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{meter.Description}: {window.Samples} samples in the window"),
+        };
+        if (window.Joules is not double joules)
+        {
+            e.Note = $"{meter.Description}: no figure: {window.Reason}";
             return e;
         }
 
@@ -197,11 +263,12 @@ public sealed class BenchmarkRunner(RunOptions options)
         IKernel? kernel;
         try
         {
-            kernel = device.CreateKernel(w);
+            // a whole-network workload brings its own kernel per device; otherwise the device's kernel list decides
+            kernel = (w as IDeviceAwareWorkload)?.CreateKernel(device) ?? device.CreateKernel(w);
         }
         catch (Exception e)
         {
-            return NewRecord(w, device, "failed", $"creating a kernel failed: {e.GetType().Name}: {e.Message}");
+            return NewRecord(w, device, "failed", Describe(e, "creating a kernel", w));
         }
 
         if (kernel is null)
@@ -256,8 +323,10 @@ public sealed class BenchmarkRunner(RunOptions options)
 
                 double measured = 0;
                 var cpuSamples = new List<double>();
+                List<double>? canarySamples = Options.Canary ? [] : null;
                 while ((measured < Options.MinTimeSeconds || samples.Count < Options.MinSamples) && samples.Count < Options.MaxSamples)
                 {
+                    canarySamples?.Add(Canary.Measure());
                     TimeSpan cpu0 = Environment.CpuUsage.TotalTime;
                     long t0 = Stopwatch.GetTimestamp();
                     double deviceSeconds = 0;
@@ -306,11 +375,25 @@ public sealed class BenchmarkRunner(RunOptions options)
                 {
                     Samples = samples,
                     Median = median,
+                    P90 = SampleStats.Percentile(samples, 0.9),
                     Min = samples.Min(),
                     Max = samples.Max(),
                     Cv = SampleStats.Cv(samples),
                     RunsPerSample = runsPerSample,
                 };
+                if (canarySamples is not null)
+                {
+                    r.CanarySeconds = new SecondsRecord
+                    {
+                        Samples = canarySamples,
+                        Median = SampleStats.Median(canarySamples),
+                        Min = canarySamples.Min(),
+                        Max = canarySamples.Max(),
+                        Cv = SampleStats.Cv(canarySamples),
+                        RunsPerSample = 1,
+                    };
+                }
+
                 if (timed is null)
                 {
                     // Process CPU time (every thread) per run, next to the wall clock; see ResultRecord.CpuSeconds.
@@ -328,6 +411,7 @@ public sealed class BenchmarkRunner(RunOptions options)
                 r.Gops = w.Ops / median / 1e9;
                 r.Verified = true;
                 r.Status = "ok";
+                r.Message ??= (kernel as IKernelNote)?.Note; // e.g. ILGPU's first launch (compile + JIT), not in the samples
                 return r;
             }
         }
@@ -335,9 +419,37 @@ public sealed class BenchmarkRunner(RunOptions options)
         {
             r.Status = "failed";
             r.Verified = false;
-            r.Message = $"{phase} threw {e.GetType().Name}: {e.Message}";
+            r.Message = Describe(e, phase, w);
             return r;
         }
+    }
+
+    private const string DeviceLostPrefix = "device lost";
+
+    /// <summary>
+    /// A failed result's message. A lost device (<see cref="DeviceLostException"/> anywhere in the exception chain)
+    /// is retired for the rest of the run; running out of host or device memory names the workload's operand bytes and
+    /// leaves the device in use for the next workloads; anything else is the phase and the exception.
+    /// </summary>
+    private static string Describe(Exception e, string phase, Workload w)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is DeviceLostException)
+            {
+                return $"{DeviceLostPrefix} during {phase}: {x.Message}; the device is not used again in this run";
+            }
+
+            if (x is DeviceOutOfMemoryException or OutOfMemoryException or InsufficientMemoryException)
+            {
+                string where = x is DeviceOutOfMemoryException ? "device" : "host";
+                return $"out of {where} memory during {phase} ({w.Bytes / 1048576.0:0.#} MiB of operands): {x.Message}";
+            }
+        }
+
+        return phase == "creating a kernel"
+            ? $"creating a kernel failed: {e.GetType().Name}: {e.Message}"
+            : $"{phase} threw {e.GetType().Name}: {e.Message}";
     }
 
     /// <summary>A modeled kernel's outputs were verified; its time and energy come from the model, as one deterministic sample.</summary>

@@ -40,6 +40,9 @@ public sealed record RunOptions
     /// <summary>Idle power is measured once per meter, over this long, before the first loop.</summary>
     public double IdleSeconds { get; init; } = 1;
 
+    /// <summary>Time <see cref="Canary"/>'s fixed work before every sample (`--canary`), for `chipkit gate --clock canary`.</summary>
+    public bool Canary { get; init; }
+
     /// <summary>Seed of the generated operands.</summary>
     public int Seed { get; init; } = 42;
 }

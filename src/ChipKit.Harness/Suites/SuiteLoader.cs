@@ -24,7 +24,11 @@ public static class SuiteLoader
         ["deepbench-gemm"] = "DeepBench inference GEMM sizes, fp32",
         ["deepbench-conv"] = "DeepBench inference conv sizes, fp32",
         ["deepbench-int8"] = "DeepBench inference GEMM sizes as u8 x s8 QLinearMatMul (DeepBench's int8 rule)",
+        ["mlperf-tiny"] = "the six MLPerf Tiny int8 TFLite models as whole networks (model:ic01 ... model:sww01): latency, verified output, energy per inference",
     };
+
+    /// <summary>The models of the mlperf-tiny suite, in MLPerf Tiny's benchmark order.</summary>
+    public static readonly IReadOnlyList<string> MlperfTinyIds = ["kws01", "vww01", "ic01", "ad01", "ic02", "sww01"];
 
     /// <summary>Resolves a suite name or a path to a suite file.</summary>
     public static Suite Load(string nameOrPath)
@@ -48,6 +52,9 @@ public static class SuiteLoader
             case "deepbench-int8":
                 return new Suite(key, Load("deepbench-gemm").Workloads.Cast<GemmWorkload>()
                     .Select(g => WorkloadSpec.Parse($"qgemm:m={g.Desc.M},n={g.Desc.N},k={g.Desc.K},dtype=u8,wtype=s8")).ToList());
+            case "mlperf-tiny":
+                // the "model" op is registered by ChipKit.Models (the CLI does it at start-up)
+                return new Suite(key, MlperfTinyIds.Select(id => WorkloadSpec.Parse("model:" + id)).ToList());
         }
 
         if (!File.Exists(nameOrPath))

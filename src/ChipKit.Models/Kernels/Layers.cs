@@ -87,14 +87,12 @@ public sealed class ConvLayer : Layer
     private readonly int _inZp, _outZp, _actMin, _actMax;
     private readonly int[] _mult, _shift;
 
-    // fast path state, built once
-    private readonly short[]? _wPacked;   // conv: [OCpad4][Kp]; depthwise: [KH*KW][Cp]
-    private readonly short[]? _col;       // conv: one im2col row [Kp]; depthwise: (x - zp) of the whole input [H*W][Cp]
-    private readonly int[]? _acc;         // depthwise accumulators [Cp]
-    private readonly int _kp, _cp;
+    // fast path state, built once: packed weights, tap offsets, int16 input scratch
+    private readonly FastConv? _fastConv;
+    private readonly FastDepthwise? _fastDw;
 
     public ConvLayer(TfliteOperator op, Slot input, Slot output, Window g, bool depthwise, int depthMultiplier, sbyte[] weights, int[] bias,
-        int inZp, int outZp, int actMin, int actMax, int[] mult, int[] shift) : base(op, input, output)
+        int inZp, int outZp, int actMin, int actMax, int[] mult, int[] shift, bool buildFastPath = true) : base(op, input, output)
     {
         _g = g;
         _depthwise = depthwise;
@@ -107,42 +105,30 @@ public sealed class ConvLayer : Layer
         _actMax = actMax;
         _mult = mult;
         _shift = shift;
-        if (!depthwise)
+        if (!buildFastPath)
         {
-            int k = g.KH * g.KW * g.C;
-            _kp = Dot.PadLength(k);
-            int ocp = (g.OC + 3) / 4 * 4;
-            _wPacked = new short[ocp * _kp];
-            for (int o = 0; o < g.OC; o++)
-            {
-                for (int i = 0; i < k; i++)
-                {
-                    _wPacked[o * _kp + i] = weights[o * k + i];
-                }
-            }
-
-            _col = new short[_kp];
+            return;
         }
-        else if (depthMultiplier == 1)
-        {
-            _cp = Dot.PadLength(g.OC);
-            _wPacked = new short[g.KH * g.KW * _cp];
-            for (int t = 0; t < g.KH * g.KW; t++)
-            {
-                for (int c = 0; c < g.OC; c++)
-                {
-                    _wPacked[t * _cp + c] = weights[t * g.OC + c];
-                }
-            }
 
-            _col = new short[g.H * g.W * _cp];
-            _acc = new int[_cp];
+        if (depthwise)
+        {
+            _fastDw = new FastDepthwise(g, depthMultiplier, weights, bias, mult, shift, inZp, outZp, actMin, actMax);
+        }
+        else
+        {
+            _fastConv = new FastConv(g, weights, bias, mult, shift, inZp, outZp, actMin, actMax);
         }
     }
 
     public override long Macs => (long)_g.N * _g.OH * _g.OW * _g.OC * _g.KH * _g.KW * (_depthwise ? 1 : _g.C);
 
-    public override bool HasFastPath => _wPacked is not null;
+    public override bool HasFastPath => _fastConv is not null || _fastDw is not null;
+
+    /// <summary>Whether this is a DEPTHWISE_CONV_2D.</summary>
+    public bool Depthwise => _depthwise;
+
+    /// <summary>Output channels per input channel (depthwise; 1 otherwise).</summary>
+    public int DepthMultiplier => _depthMultiplier;
 
     public IReadOnlyList<int> Multipliers => _mult;
     public IReadOnlyList<int> Shifts => _shift;
@@ -152,16 +138,13 @@ public sealed class ConvLayer : Layer
     {
         Span<sbyte> x = S8(arena, In);
         Span<sbyte> y = S8(arena, Out);
-        if (fast && _wPacked is not null)
+        if (fast && _fastDw is not null)
         {
-            if (_depthwise)
-            {
-                RunDepthwiseFast(x, y);
-            }
-            else
-            {
-                RunConvFast(x, y);
-            }
+            _fastDw.Run(x, y);
+        }
+        else if (fast && _fastConv is not null)
+        {
+            _fastConv.Run(x, y);
         }
         else if (_depthwise)
         {
@@ -269,131 +252,6 @@ public sealed class ConvLayer : Layer
             }
         }
     }
-
-    // ---- fast paths: im2col of (x - zp) in int16 (padding taps = 0, i.e. padding with the zero point) + vpmaddwd ----
-
-    private void RunConvFast(ReadOnlySpan<sbyte> x, Span<sbyte> y)
-    {
-        Window g = _g;
-        short[] col = _col!;
-        short[] w = _wPacked!;
-        int kp = _kp, oc4 = g.OC / 4 * 4;
-        ref short colRef = ref col[0];
-        bool pointwise = g.KH == 1 && g.KW == 1 && g.PadTop == 0 && g.PadLeft == 0;
-        for (int n = 0; n < g.N; n++)
-        {
-            for (int oy = 0; oy < g.OH; oy++)
-            {
-                for (int ox = 0; ox < g.OW; ox++)
-                {
-                    int iy0 = oy * g.SH - g.PadTop, ix0 = ox * g.SW - g.PadLeft;
-                    if (pointwise)
-                    {
-                        ReadOnlySpan<sbyte> px = x.Slice(((n * g.H + iy0) * g.W + ix0) * g.C, g.C);
-                        for (int c = 0; c < g.C; c++)
-                        {
-                            col[c] = (short)(px[c] - _inZp);
-                        }
-                    }
-                    else
-                    {
-                        int k = 0;
-                        for (int ky = 0; ky < g.KH; ky++)
-                        {
-                            int iy = iy0 + g.DH * ky;
-                            for (int kx = 0; kx < g.KW; kx++, k += g.C)
-                            {
-                                int ix = ix0 + g.DW * kx;
-                                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W)
-                                {
-                                    Array.Clear(col, k, g.C);
-                                    continue;
-                                }
-
-                                ReadOnlySpan<sbyte> px = x.Slice(((n * g.H + iy) * g.W + ix) * g.C, g.C);
-                                for (int c = 0; c < g.C; c++)
-                                {
-                                    col[k + c] = (short)(px[c] - _inZp);
-                                }
-                            }
-                        }
-                    }
-
-                    Span<sbyte> yo = y.Slice(((n * g.OH + oy) * g.OW + ox) * g.OC, g.OC);
-                    int oc = 0;
-                    for (; oc < oc4; oc += 4)
-                    {
-                        Dot.Dot4(ref colRef, ref w[oc * kp], ref w[(oc + 1) * kp], ref w[(oc + 2) * kp], ref w[(oc + 3) * kp], kp,
-                            out int a0, out int a1, out int a2, out int a3);
-                        yo[oc] = Finish(a0 + _bias[oc], oc);
-                        yo[oc + 1] = Finish(a1 + _bias[oc + 1], oc + 1);
-                        yo[oc + 2] = Finish(a2 + _bias[oc + 2], oc + 2);
-                        yo[oc + 3] = Finish(a3 + _bias[oc + 3], oc + 3);
-                    }
-
-                    for (; oc < g.OC; oc++)
-                    {
-                        yo[oc] = Finish(Dot.Dot1(ref colRef, ref w[oc * kp], kp) + _bias[oc], oc);
-                    }
-                }
-            }
-        }
-    }
-
-    private void RunDepthwiseFast(ReadOnlySpan<sbyte> x, Span<sbyte> y)
-    {
-        Window g = _g;
-        short[] xs = _col!;
-        short[] w = _wPacked!;
-        int[] acc = _acc!;
-        int cp = _cp;
-        for (int n = 0; n < g.N; n++)
-        {
-            for (int p = 0; p < g.H * g.W; p++)
-            {
-                ReadOnlySpan<sbyte> px = x.Slice((n * g.H * g.W + p) * g.C, g.C);
-                Span<short> dst = xs.AsSpan(p * cp, cp);
-                for (int c = 0; c < g.C; c++)
-                {
-                    dst[c] = (short)(px[c] - _inZp);
-                }
-            }
-
-            for (int oy = 0; oy < g.OH; oy++)
-            {
-                for (int ox = 0; ox < g.OW; ox++)
-                {
-                    int iy0 = oy * g.SH - g.PadTop, ix0 = ox * g.SW - g.PadLeft;
-                    _bias.AsSpan(0, g.OC).CopyTo(acc);
-                    for (int ky = 0; ky < g.KH; ky++)
-                    {
-                        int iy = iy0 + g.DH * ky;
-                        if (iy < 0 || iy >= g.H)
-                        {
-                            continue;
-                        }
-
-                        for (int kx = 0; kx < g.KW; kx++)
-                        {
-                            int ix = ix0 + g.DW * kx;
-                            if (ix < 0 || ix >= g.W)
-                            {
-                                continue;
-                            }
-
-                            Dot.MulAcc(acc, xs.AsSpan((iy * g.W + ix) * cp, cp), w.AsSpan((ky * g.KW + kx) * cp, cp), cp);
-                        }
-                    }
-
-                    Span<sbyte> yo = y.Slice(((n * g.OH + oy) * g.OW + ox) * g.OC, g.OC);
-                    for (int c = 0; c < g.OC; c++)
-                    {
-                        yo[c] = Finish(acc[c], c);
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// <summary>ADD, int8, same shapes (TFLM reference_integer_ops::Add with left_shift 20).</summary>
@@ -406,10 +264,18 @@ public sealed class AddLayer(TfliteOperator op, Slot in1, Slot in2, Slot output,
     public (int M, int S) Input2Multiplier => m2;
     public (int M, int S) OutputMultiplier => mOut;
 
+    public override bool HasFastPath => true;
+
     public override void Run(byte[] arena, bool fast)
     {
         Span<sbyte> a = S8(arena, In), b = S8(arena, In2), y = S8(arena, Out);
-        for (int i = 0; i < y.Length; i++)
+        int i = 0;
+        if (fast && FastKernels.UseAvx2)
+        {
+            i = FastElementwise.Add(a, b, y, zp1, zp2, zpOut, m1, m2, mOut, actMin, actMax);
+        }
+
+        for (; i < y.Length; i++)
         {
             int s1 = FixedPoint.MultiplyByQuantizedMultiplier((a[i] - zp1) * (1 << LeftShift), m1.M, m1.S);
             int s2 = FixedPoint.MultiplyByQuantizedMultiplier((b[i] - zp2) * (1 << LeftShift), m2.M, m2.S);
@@ -424,9 +290,19 @@ public sealed class PoolLayer(TfliteOperator op, Slot input, Slot output, Window
 {
     public Window Geometry => g;
 
+    private readonly int[] _sums = new int[g.C];
+
+    public override bool HasFastPath => average;
+
     public override void Run(byte[] arena, bool fast)
     {
         Span<sbyte> x = S8(arena, In), y = S8(arena, Out);
+        if (fast && average)
+        {
+            FastElementwise.AveragePool(x, y, g, actMin, actMax, _sums);
+            return;
+        }
+
         for (int n = 0; n < g.N; n++)
         {
             for (int oy = 0; oy < g.OH; oy++)
