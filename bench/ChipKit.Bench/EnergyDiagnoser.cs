@@ -34,13 +34,42 @@ public sealed class EnergyDiagnoser : IDiagnoser
         return new EnergyDiagnoser(() => meter, reason);
     }
 
-    /// <summary>Environment variable: a wattage to declare when the host has no RAPL meter (figures are then labelled declared).</summary>
+    /// <summary>Environment variable choosing the meter: rapl (default), nvml:N (GPU N), external:FILE (a power log, docs/reports.md).</summary>
+    public const string MeterVariable = "CHIPKIT_BENCH_METER";
+
+    /// <summary>Environment variable: a wattage to declare when the chosen meter is missing (figures are then labelled declared).</summary>
     public const string DeclaredWattsVariable = "CHIPKIT_BENCH_DECLARED_WATTS";
 
-    /// <summary>RAPL when the host has it; else a wattage declared in <see cref="DeclaredWattsVariable"/>; else no meter.</summary>
+    /// <summary>
+    /// The meter <see cref="MeterVariable"/> names (RAPL when unset); when it is missing, a wattage declared in
+    /// <see cref="DeclaredWattsVariable"/>; else no meter, with the reason.
+    /// </summary>
     public static EnergyDiagnoser FromEnvironment()
     {
-        (RaplMeter? meter, string? reason) = RaplMeter.Open();
+        string choice = Environment.GetEnvironmentVariable(MeterVariable) ?? "rapl";
+        IEnergyMeter? meter;
+        string? reason;
+        if (choice == "rapl")
+        {
+            (RaplMeter? rapl, reason) = RaplMeter.Open();
+            meter = rapl;
+        }
+        else if (choice.StartsWith("nvml:", StringComparison.Ordinal) && int.TryParse(choice[5..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int gpu))
+        {
+            (NvmlMeter? nvml, reason) = NvmlMeter.Open(gpu);
+            meter = nvml;
+        }
+        else if (choice.StartsWith("external:", StringComparison.Ordinal) && choice.Length > 9)
+        {
+            string file = choice[9..];
+            meter = File.Exists(file) ? new ExternalLogMeter(file) : null;
+            reason = meter is null ? $"no power log '{file}'" : null;
+        }
+        else
+        {
+            throw new ArgumentException($"{MeterVariable}='{choice}': expected rapl, nvml:N or external:FILE");
+        }
+
         if (meter is null && Environment.GetEnvironmentVariable(DeclaredWattsVariable) is string text)
         {
             if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double watts) || !(watts > 0) || !double.IsFinite(watts))

@@ -8,8 +8,8 @@ namespace ChipKit.Bench;
 public static class Program
 {
     /// <summary>
-    /// The energy diagnoser: RAPL when this host exposes it; else a wattage declared in CHIPKIT_BENCH_DECLARED_WATTS
-    /// (labelled declared); else its columns say "no meter".
+    /// The energy diagnoser: the meter CHIPKIT_BENCH_METER names (rapl by default, nvml:N, external:FILE); when it is
+    /// missing, a wattage declared in CHIPKIT_BENCH_DECLARED_WATTS (labelled declared); else its columns say "no meter".
     /// </summary>
     public static EnergyDiagnoser Energy { get; } = EnergyDiagnoser.FromEnvironment();
 

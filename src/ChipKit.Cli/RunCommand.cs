@@ -215,6 +215,10 @@ internal static class RunCommand
                 foreach (ResultRecord x in pending)
                 {
                     stdout.WriteLine(ResultTable.FormatRow(ResultTable.CellsWithRatio(x), widths));
+                    if (ModelLine(x) is string line)
+                    {
+                        stdout.WriteLine(line);
+                    }
                 }
 
                 pending.Clear();

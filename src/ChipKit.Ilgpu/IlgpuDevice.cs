@@ -38,7 +38,7 @@ public sealed class IlgpuDevice : IDevice
         {
             IlgpuKind.Cuda => Context.Create(b => b.Cuda().Profiling().Optimize(OptimizationLevel.O2)),
             IlgpuKind.OpenCl => Context.Create(b => b.OpenCL(_ => true).Profiling().Optimize(OptimizationLevel.O2)),
-            _ => Context.Create(b => b.CPU(IlgpuDiscovery.CpuDevice()).Profiling().Optimize(OptimizationLevel.O2)),
+            _ => Context.Create(b => b.CPU(IlgpuDiscovery.CpuDevice()).Profiling().Optimize(OptimizationLevel.O1)), // O1: faster IL compile, CPU speed is not the point
         };
         try
         {

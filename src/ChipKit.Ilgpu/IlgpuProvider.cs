@@ -32,6 +32,13 @@ public sealed class IlgpuProvider : IDeviceProvider
             _ => id,
         };
         IlgpuDeviceDesc? desc = all.FirstOrDefault(d => d.Id == want);
+        IlgpuDeviceDesc? none = all.FirstOrDefault(d => d.Index < 0 && want.StartsWith(d.Id + ":", StringComparison.Ordinal));
+        if (desc is null && none is not null)
+        {
+            // No device of this kind at all (no CUDA driver, no OpenCL): listed and skipped with the reason, like opencl.
+            return new UnavailableDevice(new DeviceInfo(want, "ilgpu", none.Name, false, none.Unusable, none.Properties));
+        }
+
         if (desc is null)
         {
             throw new ChipKitInputException($"--device '{id}': no such ILGPU device; ILGPU devices: {string.Join(", ", all.Select(d => d.Id))}");

@@ -78,7 +78,7 @@ public static class Charts
             plt.Legend.ManualItems.Add(new LegendItem { LabelText = devices[d], FillColor = DeviceColor(all.IndexOf(devices[d])), LineWidth = 0 });
         }
 
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);
         plt.Title("Throughput (GOP/s, log scale) per workload and device");
         plt.YLabel("GOP/s");
         plt.XLabel("workload (# as in the results table)");
@@ -143,7 +143,7 @@ public static class Charts
             plt.Legend.ManualItems.Add(item);
         }
 
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);
         plt.Title("Throughput per watt (GOP/s per W, log scale); source on each bar");
         plt.YLabel("GOP/s per W");
         plt.XLabel("workload (# as in the results table)");

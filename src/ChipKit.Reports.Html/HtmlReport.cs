@@ -18,6 +18,7 @@ public static class HtmlReport
         h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ccc}
         table{border-collapse:collapse;font-size:12px;margin:6px 0 12px}
         th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+        table.wide{width:100%}td.w{overflow-wrap:anywhere}
         th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
         .ok{color:#1a7f37}.failed{color:#c62828;font-weight:bold}.skipped{color:#8a6d00}
         .measured{color:#1a7f37}.modeled{color:#1f5fbf}.declared{color:#b45f06;font-style:italic}.none{color:#777}
@@ -172,7 +173,7 @@ public static class HtmlReport
             return;
         }
 
-        sb.AppendLine("<h2 id=\"results\">Results</h2><table><tr><th>#</th>" + (set.Merged ? "<th>run</th>" : "")
+        sb.AppendLine("<h2 id=\"results\">Results</h2><table class=\"wide\"><tr><th>#</th>" + (set.Merged ? "<th>run</th>" : "")
             + "<th>workload</th><th>device</th><th>kernel</th><th>status</th><th>verified (max err / bound)</th><th>median ms</th><th>GOP/s</th><th>cv %</th><th>time source</th>"
             + "<th>energy / run</th><th>GOP/s per W</th><th>energy source</th><th>intensity ops/B</th><th>% of roofline</th></tr>");
         foreach (ReportEntry e in entries)
@@ -191,18 +192,18 @@ public static class HtmlReport
                 Cell(sb, e.Run.Tag);
             }
 
-            Cell(sb, r.Workload);
-            Cell(sb, r.Device);
-            Cell(sb, r.Kernel ?? "-");
+            Cell(sb, r.Workload, "w");
+            Cell(sb, r.Device, "w");
+            Cell(sb, r.Kernel ?? "-", "w");
             Cell(sb, r.Status, r.Status);
             Cell(sb, verified);
             Num(sb, r.Seconds is null ? null : r.Seconds.Median * 1e3, "0.####");
             Num(sb, r.Gops, "0.###");
             Num(sb, r.Seconds is null ? null : r.Seconds.Cv * 100, "0.0");
-            Cell(sb, $"{r.TimeSource} ({Provenance.TimeKind(r.TimeSource)})", Provenance.TimeKind(r.TimeSource));
+            Cell(sb, WithKind(r.TimeSource, Provenance.TimeKind(r.TimeSource)), Provenance.TimeKind(r.TimeSource));
             Cell(sb, r.Energy.Joules is double j ? Charts.Joules(j) : "-", kind);
             Num(sb, r.Energy.GopsPerWatt, "0.###", kind);
-            Cell(sb, r.Energy.Source == "none" ? "none" : $"{r.Energy.Source} ({kind})", kind);
+            Cell(sb, WithKind(r.Energy.Source, kind), kind);
             Num(sb, intensity, "0.##");
             Num(sb, attainable is double a && r.Gops is double g ? 100 * g / a : null, "0.#");
             sb.AppendLine("</tr>");
@@ -258,6 +259,9 @@ public static class HtmlReport
             sb.AppendLine("</table>");
         }
     }
+
+    /// <summary>"rapl (measured)", "wall (measured)"; a source that is its own kind (modeled, declared, none) alone.</summary>
+    private static string WithKind(string source, string kind) => source == kind ? source : $"{source} ({kind})";
 
     private static void Row(StringBuilder sb, string[] cells)
     {

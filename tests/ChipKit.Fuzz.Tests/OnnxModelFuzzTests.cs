@@ -31,7 +31,7 @@ public class OnnxModelFuzzTests
         OnnxSampleModels.Qdq(false, false), OnnxSampleModels.Qdq(false, true), OnnxSampleModels.Qdq(true, false), OnnxSampleModels.Qdq(true, true),
     ];
 
-    private static readonly long[] HostileInts = [0, -1, 1, 2, 3, 7, 255, 256, -128, 1 << 20, int.MaxValue, int.MinValue, 1L << 31, 1L << 40, long.MaxValue, long.MinValue];
+    private static readonly long[] HostileInts = [0, -1, 1, 2, 3, 7, 255, 256, -128, 1 << 20, 1 << 29, 1 << 30, int.MaxValue, int.MinValue, 1L << 31, 1L << 40, long.MaxValue, long.MinValue];
 
     private static readonly string[] OpTypes =
     [
@@ -82,6 +82,19 @@ public class OnnxModelFuzzTests
         long loaded = 0;
         mutated.Sample(b => loaded += Check(b) ? 1 : 0, iter: Iterations, threads: 1);
         TestContext.Out.WriteLine($"structured mutations: {Iterations} cases, {loaded} loaded and ran");
+    }
+
+    [Test]
+    public void Regression_pool_output_whose_element_count_overflows_is_refused()
+    {
+        // Found in review, then reachable by the "every element" attribute mutation: pads of 2^29 on every side of the
+        // QLinear sample's max pool made N*C*P*Q overflow the int element count of the output shape.
+        ModelProto m = ModelProto.Parser.ParseFrom(Seeds[0]);
+        var pads = new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints };
+        pads.Ints.AddRange([1L << 29, 1L << 29, 1L << 29, 1L << 29]);
+        m.Graph.Node[1].Attribute.Add(pads);
+        var e = Assert.Throws<ChipKitInputException>(() => OnnxModel.Parse(m.ToByteArray(), File));
+        Assert.That(e!.Message, Does.StartWith("fuzz.onnx: node 1 ('maxpool_1', MaxPool), field output:"));
     }
 
     /// <summary>The property. Returns true when the model loaded (and, if small, ran).</summary>
@@ -236,9 +249,17 @@ public class OnnxModelFuzzTests
                     if (node.Attribute.Count > 0)
                     {
                         AttributeProto at = node.Attribute[c % node.Attribute.Count];
-                        if (at.Ints.Count > 0)
+                        if (at.Ints.Count > 0 && b % 2 == 0)
                         {
-                            at.Ints[b % at.Ints.Count] = HostileInts[c % HostileInts.Length];
+                            at.Ints[(b / 2) % at.Ints.Count] = HostileInts[c % HostileInts.Length];
+                        }
+                        else if (at.Ints.Count > 0)
+                        {
+                            // every element at once (pads on all sides, both strides): shapes that overflow products
+                            for (int i = 0; i < at.Ints.Count; i++)
+                            {
+                                at.Ints[i] = HostileInts[c % HostileInts.Length];
+                            }
                         }
                         else
                         {

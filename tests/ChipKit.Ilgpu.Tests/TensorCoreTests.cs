@@ -60,8 +60,9 @@ public class TensorCoreTests
         Assert.That(ptx, Does.Contain("bar.sync"));
     }
 
-    // One k tile each: every emulated mma is 32 warp shuffles, each a barrier of OS threads on the CPU accelerator.
-    [TestCase(GemmPrecision.Tf32, "gemm:m=20,n=40,k=8,ta=1,dtype=tf32")]
+    // One 32-deep k tile (tf32: two MMA k steps; bf16: one, partly past K): every emulated mma is 32 warp shuffles,
+    // each a barrier of OS threads on the CPU accelerator, so sizes stay small.
+    [TestCase(GemmPrecision.Tf32, "gemm:m=20,n=40,k=16,ta=1,dtype=tf32")]
     [TestCase(GemmPrecision.Bf16, "gemm:m=37,n=17,k=13,tb=1,alpha=0.5,beta=1,dtype=bf16")]
     public void Tensor_core_kernels_with_emulated_mma_match_the_oracle_within_the_precision_bound(GemmPrecision p, string spec)
     {

@@ -216,6 +216,8 @@ public class OnnxModelTests
         ModelProto p = OnnxTestSupport.Proto(OnnxSampleModels.QLinear(false, false));
         p.Graph.Node[6].OpType = "Sigmoid";
         Assert.That(Refused(p).Message, Does.StartWith("bad.onnx: node 6 ('clip_6', Sigmoid): operator Sigmoid is not supported"));
+        p.Graph.Node[6].OpType = "Clip\0\n";
+        Assert.That(Refused(p).Message, Does.StartWith("bad.onnx: node 6 ('clip_6', Clip\\u0000\\u000a): operator Clip\\u0000\\u000a is not supported"), "control characters are escaped");
     }
 
     [Test]
@@ -256,6 +258,17 @@ public class OnnxModelTests
         w.Dims.Clear();
         w.Dims.AddRange([8, 3, 3, 4]);
         Assert.That(Refused(p).Message, Is.EqualTo("bad.onnx: initializer 'c1_w', field raw_data: holds 216 bytes; dims need 288 x 1 = 288"));
+    }
+
+    [Test]
+    public void An_output_shape_whose_element_count_overflows_is_refused()
+    {
+        // pads of 2^29 on the 2x2 / stride 2 max pool of a 12x12 map: P = Q = 2^29 + 6, N*C*P*Q is about 2^61 (more than int, near long's limit)
+        ModelProto p = OnnxTestSupport.Proto(OnnxSampleModels.QLinear(false, false));
+        AttributeProto pads = new() { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints };
+        pads.Ints.AddRange([1L << 29, 1L << 29, 1L << 29, 1L << 29]);
+        p.Graph.Node[1].Attribute.Add(pads);
+        Assert.That(Refused(p).Message, Does.StartWith("bad.onnx: node 1 ('maxpool_1', MaxPool), field output: tensor 'p1' [1,8,536870918,536870918] would have more than"));
     }
 
     [Test]

@@ -55,6 +55,36 @@ public class EnergyIntervalTests
         Assert.That(interval.GopsPerWatt, Is.EqualTo(1000 * 2e6 / 1.5 / 1e9 / 30).Within(1e-9));
     }
 
+    /// <summary>A meter that reports 50 W x the time of the call, then blocks 0.2 s (as an external log waiting for its logger).</summary>
+    private sealed class BlockingMeter : IEnergyMeter
+    {
+        public double Now { get; set; }
+
+        public string Source => "external";
+
+        public string Description => "blocking";
+
+        public double ResolutionJoules => 0;
+
+        public double ReadJoules()
+        {
+            double j = 50 * Now;
+            Now += 0.2;
+            return j;
+        }
+    }
+
+    [Test]
+    public void A_meter_that_blocks_while_reading_is_timed_from_the_moment_of_the_call()
+    {
+        var meter = new BlockingMeter { Now = 100 };
+        var interval = new EnergyInterval(meter, clock: () => (long)(meter.Now * Stopwatch.Frequency));
+        interval.Start();
+        meter.Now += 0.05; // the work
+        interval.Stop(10, 1e9);
+        Assert.That(interval.AverageWatts, Is.EqualTo(50).Within(1e-6));
+    }
+
     [Test]
     public void No_meter_gives_no_figures_and_says_why()
     {

@@ -264,8 +264,10 @@ public class ReportTests
         string[] ids = [.. System.Text.RegularExpressions.Regex.Matches(html, "\\bid=\"([^\"]+)\"").Select(m => m.Groups[1].Value)];
         Assert.That(ids, Is.Not.Empty.And.Unique, "the inlined SVGs' clip-path ids do not clash");
         Assert.That(System.Text.RegularExpressions.Regex.Matches(html, "url\\(#([^)]+)\\)").Select(m => m.Groups[1].Value), Is.SubsetOf(ids), "every url(#id) resolves in the page");
-        Assert.That(html, Does.Contain("<td class=\"declared\">declared (declared)</td>"));
-        Assert.That(html, Does.Contain("<td class=\"modeled\">modeled (modeled)</td>"));
+        Assert.That(html, Does.Contain("<td class=\"declared\">declared</td>"));
+        Assert.That(html, Does.Contain("<td class=\"modeled\">modeled</td>"));
+        Assert.That(html, Does.Contain("<td class=\"measured\">wall (measured)</td>"), "the cpu's time is measured, its energy declared");
+        Assert.That(html, Does.Not.Contain("declared (measured)").And.Not.Contain("modeled (measured)"));
         Assert.That(System.Text.RegularExpressions.Regex.IsMatch(html, "(src|href)\\s*=|url\\(\\s*['\"]?(https?:|//)|@import|<link|<script|<iframe", System.Text.RegularExpressions.RegexOptions.IgnoreCase),
             Is.False, "self-contained: no script, stylesheet, font or image is fetched");
     }

@@ -70,8 +70,10 @@ public sealed class EnergyInterval
             return;
         }
 
-        _j0 = _meter.ReadJoules();
+        // The clock first: a meter may block in ReadJoules (an external log waits for its logger to reach "now", the
+        // moment of the call), so the time read before the call is the one its energy reading belongs to.
         _t0 = _clock();
+        _j0 = _meter.ReadJoules();
         _running = true;
     }
 
@@ -91,8 +93,8 @@ public sealed class EnergyInterval
         }
 
         _running = false;
-        double joules = _meter.ReadJoules() - _j0;
         double seconds = (_clock() - _t0) / (double)Stopwatch.Frequency;
+        double joules = _meter.ReadJoules() - _j0;
         Seconds = seconds;
         if (!(seconds > 0))
         {

@@ -458,7 +458,7 @@ public sealed class BenchmarkRunner(RunOptions options)
         ModeledCost cost = kernel.Cost;
         r.TimeSource = "modeled";
         r.Cycles = cost.Cycles;
-        r.Seconds = new SecondsRecord { Samples = [cost.Seconds], Median = cost.Seconds, Min = cost.Seconds, Max = cost.Seconds, Cv = 0, RunsPerSample = 1 };
+        r.Seconds = new SecondsRecord { Samples = [cost.Seconds], Median = cost.Seconds, P90 = cost.Seconds, Min = cost.Seconds, Max = cost.Seconds, Cv = 0, RunsPerSample = 1 };
         r.Gops = w.Ops / cost.Seconds / 1e9;
         r.Energy = new EnergyRecord
         {

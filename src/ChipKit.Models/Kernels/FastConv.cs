@@ -38,6 +38,8 @@ internal sealed class FastConv
     private readonly short[] _xs;       // converted input [N*H*W][Cp] + one zero row, or im2col rows [pixels][Kp]
     private readonly RequantParams _rq; // per channel, padded to blocks * 16
     private readonly int _inZp, _outZp, _lo, _hi;
+    private readonly sbyte[] _tail = new sbyte[Nr];
+    private readonly Vector256<int>[] _acc = new Vector256<int>[8]; // micro-kernel results, 8 x 8 int32
 
     public FastConv(Window g, sbyte[] weights, int[] bias, int[] mult, int[] shift, int inZp, int outZp, int lo, int hi)
     {
@@ -196,83 +198,148 @@ internal sealed class FastConv
         var zp = Vector256.Create(_outZp);
         var lo = Vector256.Create(_lo);
         var hi = Vector256.Create(_hi);
+        ref Vector256<int> acc = ref _acc[0];
         for (int b = 0; b < _blocks; b++)
         {
             ref short wb = ref _w[b * steps * Nr * 2];
             int p = 0;
-            for (; p + 4 <= _pixels; p += 4)
+            if (_g.OC - (b * Nr) <= 8)
             {
-                ref int o = ref _offs[p * _taps];
-                Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-                ref short w = ref wb;
-                for (int t = 0; t < _taps; t++)
+                // at most 8 channels left in this block (OC = 8, or a tail): 4 pixels x 8 channels, half the work
+                for (; p + 4 <= _pixels; p += 4)
                 {
-                    ref short x0 = ref Unsafe.Add(ref xs, Unsafe.Add(ref o, t));
-                    ref short x1 = ref Unsafe.Add(ref xs, Unsafe.Add(ref o, _taps + t));
-                    ref short x2 = ref Unsafe.Add(ref xs, Unsafe.Add(ref o, (2 * _taps) + t));
-                    ref short x3 = ref Unsafe.Add(ref xs, Unsafe.Add(ref o, (3 * _taps) + t));
-                    for (int c = 0; c < _pairs; c++)
+                    Micro4x8(ref xs, ref _offs[p * _taps], _taps, _pairs, ref wb, ref acc);
+                    for (int i = 0; i < 4; i++)
                     {
-                        // two weight vectors (channels 0-7 and 8-15 of the block), reused by four pixels
-                        Vector256<short> w0 = Vector256.LoadUnsafe(ref w);
-                        Vector256<short> w1 = Vector256.LoadUnsafe(ref w, 16);
-                        w = ref Unsafe.Add(ref w, 32);
-
-                        // (x[c], x[c+1]) of each pixel broadcast to all lanes as one int32
-                        Vector256<short> b0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref x0, 2 * c)))).AsInt16();
-                        Vector256<short> b1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref x1, 2 * c)))).AsInt16();
-                        a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
-                        a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
-                        a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
-                        a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
-                        Vector256<short> b2 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref x2, 2 * c)))).AsInt16();
-                        Vector256<short> b3 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref x3, 2 * c)))).AsInt16();
-                        a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
-                        a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
-                        a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
-                        a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
+                        Store(ref yr, p + i, b, Unsafe.Add(ref acc, i), Unsafe.Add(ref acc, i), zp, lo, hi);
                     }
                 }
+            }
 
-                Store(ref yr, p, b, a00, a01, zp, lo, hi);
-                Store(ref yr, p + 1, b, a10, a11, zp, lo, hi);
-                Store(ref yr, p + 2, b, a20, a21, zp, lo, hi);
-                Store(ref yr, p + 3, b, a30, a31, zp, lo, hi);
+            for (; p + 4 <= _pixels; p += 4)
+            {
+                Micro4x16(ref xs, ref _offs[p * _taps], _taps, _pairs, ref wb, ref acc);
+                for (int i = 0; i < 4; i++)
+                {
+                    Store(ref yr, p + i, b, Unsafe.Add(ref acc, 2 * i), Unsafe.Add(ref acc, (2 * i) + 1), zp, lo, hi);
+                }
             }
 
             for (; p < _pixels; p++)
             {
-                ref int o = ref _offs[p * _taps];
-                Vector256<int> a0 = default, a1 = default, c0 = default, c1 = default;
-                ref short w = ref wb;
-                for (int t = 0; t < _taps; t++)
-                {
-                    ref short x0 = ref Unsafe.Add(ref xs, Unsafe.Add(ref o, t));
-                    int c = 0;
-                    for (; c + 2 <= _pairs; c += 2)
-                    {
-                        // two independent accumulator pairs: the loop is bound by loads, not by the add chain
-                        Vector256<short> b0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref x0, 2 * c)))).AsInt16();
-                        Vector256<short> b1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref x0, (2 * c) + 2)))).AsInt16();
-                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w)));
-                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w, 16)));
-                        c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(b1, Vector256.LoadUnsafe(ref w, 32)));
-                        c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(b1, Vector256.LoadUnsafe(ref w, 48)));
-                        w = ref Unsafe.Add(ref w, 64);
-                    }
-
-                    if (c < _pairs)
-                    {
-                        Vector256<short> b0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref x0, 2 * c)))).AsInt16();
-                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w)));
-                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w, 16)));
-                        w = ref Unsafe.Add(ref w, 32);
-                    }
-                }
-
-                Store(ref yr, p, b, Avx2.Add(a0, c0), Avx2.Add(a1, c1), zp, lo, hi);
+                Micro1x16(ref xs, ref _offs[p * _taps], _taps, _pairs, ref wb, ref acc);
+                Store(ref yr, p, b, acc, Unsafe.Add(ref acc, 1), zp, lo, hi);
             }
         }
+    }
+
+    // The micro-kernels are small methods of their own (not inlined): in one big method the JIT's register allocator
+    // spilled the accumulators to the stack on every step; alone, all of them stay in ymm registers.
+
+    /// <summary>4 pixels x 16 channels over all taps and channel pairs; acc[2i], acc[2i+1] = pixel i's channels 0-7, 8-15.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Micro4x16(ref short xs, ref int o, int taps, int pairs, ref short w, ref Vector256<int> acc)
+    {
+        Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        for (int t = 0; t < taps; t++)
+        {
+            ref byte x0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, t)));
+            ref byte x1 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, taps + t)));
+            ref byte x2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, (2 * taps) + t)));
+            ref byte x3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, (3 * taps) + t)));
+            for (nint c = 0; c < pairs * 4; c += 4)
+            {
+                // two weight vectors (channels 0-7 and 8-15 of the block), reused by four pixels
+                Vector256<short> w0 = Vector256.LoadUnsafe(ref w);
+                Vector256<short> w1 = Vector256.LoadUnsafe(ref w, 16);
+                w = ref Unsafe.Add(ref w, 32);
+
+                // (x[c], x[c+1]) of each pixel broadcast to all lanes as one int32
+                Vector256<short> b0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, c))).AsInt16();
+                Vector256<short> b1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, c))).AsInt16();
+                a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
+                a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
+                a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
+                a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
+                Vector256<short> b2 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x2, c))).AsInt16();
+                Vector256<short> b3 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x3, c))).AsInt16();
+                a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
+                a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
+                a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
+                a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
+            }
+        }
+
+        acc = a00;
+        Unsafe.Add(ref acc, 1) = a01;
+        Unsafe.Add(ref acc, 2) = a10;
+        Unsafe.Add(ref acc, 3) = a11;
+        Unsafe.Add(ref acc, 4) = a20;
+        Unsafe.Add(ref acc, 5) = a21;
+        Unsafe.Add(ref acc, 6) = a30;
+        Unsafe.Add(ref acc, 7) = a31;
+    }
+
+    /// <summary>4 pixels x 8 channels (a block with at most 8 live channels: channels 8-15 have zero weights and are skipped); acc[i] = pixel i.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Micro4x8(ref short xs, ref int o, int taps, int pairs, ref short w, ref Vector256<int> acc)
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int t = 0; t < taps; t++)
+        {
+            ref byte x0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, t)));
+            ref byte x1 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, taps + t)));
+            ref byte x2 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, (2 * taps) + t)));
+            ref byte x3 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, (3 * taps) + t)));
+            for (nint c = 0; c < pairs * 4; c += 4)
+            {
+                Vector256<short> w0 = Vector256.LoadUnsafe(ref w);
+                w = ref Unsafe.Add(ref w, 32);
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, c))).AsInt16(), w0));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, c))).AsInt16(), w0));
+                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x2, c))).AsInt16(), w0));
+                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x3, c))).AsInt16(), w0));
+            }
+        }
+
+        acc = a0;
+        Unsafe.Add(ref acc, 1) = a1;
+        Unsafe.Add(ref acc, 2) = a2;
+        Unsafe.Add(ref acc, 3) = a3;
+    }
+
+    /// <summary>1 pixel x 16 channels (tails and batch-1 FC), two independent accumulator pairs; acc[0], acc[1] = channels 0-7, 8-15.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Micro1x16(ref short xs, ref int o, int taps, int pairs, ref short w, ref Vector256<int> acc)
+    {
+        Vector256<int> a0 = default, a1 = default, c0 = default, c1 = default;
+        for (int t = 0; t < taps; t++)
+        {
+            ref byte x0 = ref Unsafe.As<short, byte>(ref Unsafe.Add(ref xs, Unsafe.Add(ref o, t)));
+            nint c = 0;
+            for (; c + 8 <= pairs * 4; c += 8)
+            {
+                // two pairs per step into independent accumulators: the loop is bound by loads, not by the add chain
+                Vector256<short> b0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, c))).AsInt16();
+                Vector256<short> b1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, c + 4))).AsInt16();
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w)));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w, 16)));
+                c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(b1, Vector256.LoadUnsafe(ref w, 32)));
+                c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(b1, Vector256.LoadUnsafe(ref w, 48)));
+                w = ref Unsafe.Add(ref w, 64);
+            }
+
+            if (c < pairs * 4)
+            {
+                Vector256<short> b0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, c))).AsInt16();
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w)));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(b0, Vector256.LoadUnsafe(ref w, 16)));
+                w = ref Unsafe.Add(ref w, 32);
+            }
+        }
+
+        acc = Avx2.Add(a0, c0);
+        Unsafe.Add(ref acc, 1) = Avx2.Add(a1, c1);
     }
 
     /// <summary>Requantises 16 channels (natural order: a = channels 0-7, b = 8-15 of block) and stores the valid ones.</summary>
@@ -281,23 +348,24 @@ internal sealed class FastConv
     {
         int c0 = block * Nr;
         Vector256<int> ra = RequantVector.Finish(a, _rq, c0, zp, lo, hi);
-        Vector256<int> rb = RequantVector.Finish(b, _rq, c0 + 8, zp, lo, hi);
+        int valid = _g.OC - c0;
+
+        // channels 8-15 of a block that has at most 8 (OC = 8, or a tail of <= 8) are never stored: skip their requantisation
+        Vector256<int> rb = valid > 8 ? RequantVector.Finish(b, _rq, c0 + 8, zp, lo, hi) : ra;
 
         // values are already clamped to [-128, 127]: narrowing is exact
         Vector256<short> s16 = Vector256.Narrow(ra, rb);
         Vector128<sbyte> v = Vector128.Narrow(s16.GetLower(), s16.GetUpper());
         ref sbyte dst = ref Unsafe.Add(ref y, (pixel * _g.OC) + c0);
-        int valid = _g.OC - c0;
         if (valid >= Nr)
         {
             v.StoreUnsafe(ref dst);
         }
         else
         {
-            for (int j = 0; j < valid; j++)
-            {
-                Unsafe.Add(ref dst, j) = v.GetElement(j);
-            }
+            // the last block of a layer whose OC is not a multiple of 16: never write past the output's channels
+            v.StoreUnsafe(ref _tail[0]);
+            Unsafe.CopyBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref dst), ref Unsafe.As<sbyte, byte>(ref _tail[0]), (uint)valid);
         }
     }
 

@@ -26,6 +26,7 @@ internal sealed class FastDepthwise
     private readonly short[] _xs;       // [N*H*W][Cq] + zero row
     private readonly RequantParams _rq; // [block][lo-order 8 | hi-order 8]
     private readonly int _inZp, _outZp, _lo, _hi;
+    private readonly sbyte[] _tail = new sbyte[Nr];
 
     public FastDepthwise(Window g, int depthMultiplier, sbyte[] weights, int[] bias, int[] mult, int[] shift, int inZp, int outZp, int lo, int hi)
     {
@@ -125,7 +126,6 @@ internal sealed class FastDepthwise
         var lo = Vector256.Create(_lo);
         var hi = Vector256.Create(_hi);
         int oc = _g.OC;
-        Span<sbyte> tail = stackalloc sbyte[Nr];
         for (int p = 0; p < _pixels; p++)
         {
             ref int o = ref _offs[p * 2 * _pairs];
@@ -154,8 +154,9 @@ internal sealed class FastDepthwise
                 }
                 else
                 {
-                    v.CopyTo(tail);
-                    tail[..(oc - c0)].CopyTo(y.Slice((p * oc) + c0));
+                    // the last block of a layer whose OC is not a multiple of 16: never write past the output's channels
+                    v.StoreUnsafe(ref _tail[0]);
+                    Unsafe.CopyBlockUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref yr, (p * oc) + c0)), ref Unsafe.As<sbyte, byte>(ref _tail[0]), (uint)(oc - c0));
                 }
             }
         }

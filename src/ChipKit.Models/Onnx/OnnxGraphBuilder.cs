@@ -213,19 +213,19 @@ internal sealed partial class OnnxGraphBuilder
 
     private void CheckSupported(int i, NodeProto n)
     {
-        string where = $"node {i} ('{n.Name}', {n.OpType})";
+        string where = OnnxNodeContext.Describe(i, n);
         if (n.Domain is "" or "ai.onnx")
         {
             if (!DefaultOps.Contains(n.OpType))
             {
-                throw Error(where, $"operator {n.OpType} is not supported (supported: {string.Join(", ", DefaultOps.Order(StringComparer.Ordinal))}, com.microsoft QLinearAdd)");
+                throw Error(where, $"operator {OnnxNodeContext.Printable(n.OpType)} is not supported (supported: {string.Join(", ", DefaultOps.Order(StringComparer.Ordinal))}, com.microsoft QLinearAdd)");
             }
         }
         else if (n.Domain == MsDomain)
         {
             if (n.OpType != "QLinearAdd")
             {
-                throw Error(where, $"operator {MsDomain}.{n.OpType} is not supported (only QLinearAdd of that domain)");
+                throw Error(where, $"operator {MsDomain}.{OnnxNodeContext.Printable(n.OpType)} is not supported (only QLinearAdd of that domain)");
             }
 
             if (_msOpset < 1)
@@ -235,7 +235,7 @@ internal sealed partial class OnnxGraphBuilder
         }
         else
         {
-            throw Error(where, $"operator domain '{n.Domain}' is not supported");
+            throw Error(where, $"operator domain '{OnnxNodeContext.Printable(n.Domain)}' is not supported");
         }
     }
 

@@ -33,7 +33,14 @@ internal sealed class OnnxNodeContext
 
     public string Op => Node.OpType;
 
-    public string Where => $"node {Index} ('{Node.Name}', {Node.OpType})";
+    public string Where => Describe(Index, Node);
+
+    /// <summary>"node i ('name', Op)" with control characters of hostile files escaped, so a message stays one line.</summary>
+    public static string Describe(int index, NodeProto node) => $"node {index} ('{Printable(node.Name)}', {Printable(node.OpType)})";
+
+    public static string Printable(string s) => s.Any(char.IsControl)
+        ? string.Concat(s.Select(ch => char.IsControl(ch) ? $"\\u{(int)ch:x4}" : ch.ToString()))
+        : s;
 
     public ChipKitInputException Error(string field, string message) => new($"{File}: {Where}, field {field}: {message}");
 
