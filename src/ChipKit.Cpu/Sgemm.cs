@@ -145,11 +145,10 @@ internal static class Sgemm
             return (1, false);
         }
 
-        // Splitting N lets each thread pack only its own part of B; but with few N tiles that do not divide evenly
-        // (e.g. the 49 output pixels of a 7x7 conv layer: 4 slivers, the last one column wide) the parts are
-        // unbalanced, so split M instead when it has many tiles.
-        bool nBalanced = nTiles % threads == 0 || nTiles >= 4 * threads || mTiles < 4 * threads;
-        if (preferN && nTiles >= threads && nBalanced)
+        // Splitting N lets each thread pack only its own part of B; but with few N tiles (e.g. the 49 output pixels
+        // of a 7x7 conv layer: 4 slivers, the last one column wide) the parts can be unbalanced, so split M instead
+        // when that gives clearly smaller largest part.
+        if (preferN && nTiles >= threads && (mTiles < threads || Imbalance(n, nr, threads) <= Imbalance(m, mr, threads) + 0.05))
         {
             return (threads, true);
         }
@@ -160,6 +159,19 @@ internal static class Sgemm
         }
 
         return nTiles >= mTiles ? (Math.Min(threads, nTiles), true) : (Math.Min(threads, mTiles), false);
+    }
+
+    /// <summary>Largest part of <paramref name="total"/> split into <paramref name="parts"/> ranges of whole tiles, over the even share.</summary>
+    private static double Imbalance(int total, int size, int parts)
+    {
+        int largest = 0;
+        for (int t = 0; t < parts; t++)
+        {
+            (int lo, int hi) = Range(t, parts, total, size);
+            largest = Math.Max(largest, hi - lo);
+        }
+
+        return largest * (double)parts / total;
     }
 
     /// <summary>Range [start, end) of part <paramref name="t"/> of <paramref name="tiles"/> tiles of <paramref name="size"/>, clipped to <paramref name="total"/>.</summary>

@@ -49,8 +49,22 @@ public sealed class Interpreter
         return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(_arena.AsSpan(s.Offset, s.Length));
     }
 
+    /// <summary>Whether <see cref="Invoke"/> times every layer (two clock reads per layer; default on, for --layers).</summary>
+    public bool TimeLayers { get; set; } = true;
+
     public void Invoke()
     {
+        if (!TimeLayers)
+        {
+            for (int i = 0; i < _layers.Length; i++)
+            {
+                _layers[i].Run(_arena, Fast);
+            }
+
+            Invocations++;
+            return;
+        }
+
         for (int i = 0; i < _layers.Length; i++)
         {
             long t0 = Stopwatch.GetTimestamp();

@@ -196,7 +196,7 @@ public sealed class ModelWorkload : Workload, IDeviceAwareWorkload
         public void Prepare(OpData data)
         {
             _data = (ModelData)data;
-            _interp = new Interpreter(model, fast);
+            _interp = new Interpreter(model, fast) { TimeLayers = false }; // an inference, not a profile
         }
 
         public void Run()
