@@ -92,7 +92,7 @@ internal static class IlgpuDiscovery
             ["max_group_size"] = "128",
             ["threads"] = "one OS thread per group thread (ILGPU CPU accelerator)",
             ["note"] = "checks the ILGPU kernels on the CPU; slow by design. Run only when named (--device ilgpu-cpu)",
-            [Harness.Devices.DeviceRegistry.PeerProperty] = "true",
+            [Harness.Devices.DeviceRegistry.OnlyWhenNamedProperty] = "true",
         };
         list.Add(new IlgpuDeviceDesc("ilgpu-cpu", IlgpuKind.Cpu, 0, "ILGPU CPU accelerator", null, cpuProps));
         return list;

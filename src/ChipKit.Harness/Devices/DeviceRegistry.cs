@@ -29,6 +29,13 @@ public sealed class DeviceRegistry(IReadOnlyList<IDeviceProvider> providers)
     /// </summary>
     public const string PeerProperty = "peer";
 
+    /// <summary>
+    /// Device property marking a device that is run only when named with --device because it is far too slow for a
+    /// default run (ILGPU's CPU accelerator emulates every GPU thread with an OS thread). Not a peer: its results are
+    /// ChipKit's own and are compared like any device's.
+    /// </summary>
+    public const string OnlyWhenNamedProperty = "only_when_named";
+
     /// <summary>The providers that need no extra project: the CPU SIMD backend and the reference oracle.</summary>
     public static IReadOnlyList<IDeviceProvider> BuiltInProviders { get; } = [new CpuProvider(), new ReferenceProvider()];
 
@@ -39,12 +46,12 @@ public sealed class DeviceRegistry(IReadOnlyList<IDeviceProvider> providers)
 
     public IReadOnlyList<DeviceInfo> List(DeviceOptions options) => Providers.SelectMany(p => p.List(options)).ToList();
 
-    /// <summary>Opens a comma-separated list of ids ("cpu,ref"); "all" or null means every available device except peers.</summary>
+    /// <summary>Opens a comma-separated list of ids ("cpu,ref"); "all" or null means every available device except peers and devices run only when named.</summary>
     public IReadOnlyList<IDevice> Open(string? ids, DeviceOptions options)
     {
         if (string.IsNullOrWhiteSpace(ids) || ids.Trim() == "all")
         {
-            return List(options).Where(d => d.Available && !(d.Properties.TryGetValue(PeerProperty, out string? peer) && peer == "true"))
+            return List(options).Where(d => d.Available && !Flag(d, PeerProperty) && !Flag(d, OnlyWhenNamedProperty))
                 .Select(d => OpenOne(d.Id, options)).ToList();
         }
 
@@ -92,4 +99,6 @@ public sealed class DeviceRegistry(IReadOnlyList<IDeviceProvider> providers)
 
         public IDevice? TryOpen(string id, DeviceOptions options) => id == "ref" ? new ReferenceDevice() : null;
     }
+
+    private static bool Flag(DeviceInfo d, string property) => d.Properties.TryGetValue(property, out string? v) && v == "true";
 }
