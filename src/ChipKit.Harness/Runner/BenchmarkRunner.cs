@@ -141,16 +141,7 @@ public sealed class BenchmarkRunner(RunOptions options)
 
         double e0 = meter.ReadJoules();
         DateTimeOffset windowStart = DateTimeOffset.UtcNow;
-        long t0 = Stopwatch.GetTimestamp();
-        long runs = 0;
-        do
-        {
-            kernel.Run();
-            runs++;
-        }
-        while (Stopwatch.GetElapsedTime(t0).TotalSeconds < Options.PowerDurationSeconds);
-
-        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        (long runs, double seconds) = SteadyLoop(kernel);
         double joules = meter.ReadJoules() - e0;
         var e = new EnergyRecord
         {
@@ -175,6 +166,21 @@ public sealed class BenchmarkRunner(RunOptions options)
         return e;
     }
 
+    /// <summary>The steady-state energy loop: back-to-back runs for at least <see cref="RunOptions.PowerDurationSeconds"/>.</summary>
+    private (long Runs, double Seconds) SteadyLoop(IKernel kernel)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        long runs = 0;
+        do
+        {
+            kernel.Run();
+            runs++;
+        }
+        while (Stopwatch.GetElapsedTime(t0).TotalSeconds < Options.PowerDurationSeconds);
+
+        return (runs, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+    }
+
     /// <summary>
     /// Energy of a timestamped external log (<see cref="Power.IWindowedEnergyMeter"/>): the steady-state loop's UTC
     /// start and end are recorded, and the log is read once the loop has ended, for exactly that window. Idle power is
@@ -193,16 +199,7 @@ public sealed class BenchmarkRunner(RunOptions options)
         }
 
         DateTimeOffset start = DateTimeOffset.UtcNow;
-        long t0 = Stopwatch.GetTimestamp();
-        long runs = 0;
-        do
-        {
-            kernel.Run();
-            runs++;
-        }
-        while (Stopwatch.GetElapsedTime(t0).TotalSeconds < Options.PowerDurationSeconds);
-
-        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        (long runs, double seconds) = SteadyLoop(kernel);
         DateTimeOffset end = start + TimeSpan.FromSeconds(seconds);
         Power.WindowEnergy window = meter.MeasureWindow(start, end);
         double idleWatts = _idleWatts[meter];
@@ -371,41 +368,16 @@ public sealed class BenchmarkRunner(RunOptions options)
                 }
 
                 double median = SampleStats.Median(samples);
-                r.Seconds = new SecondsRecord
-                {
-                    Samples = samples,
-                    Median = median,
-                    P90 = SampleStats.Percentile(samples, 0.9),
-                    Min = samples.Min(),
-                    Max = samples.Max(),
-                    Cv = SampleStats.Cv(samples),
-                    RunsPerSample = runsPerSample,
-                };
+                r.Seconds = SecondsOf(samples, runsPerSample);
                 if (canarySamples is not null)
                 {
-                    r.CanarySeconds = new SecondsRecord
-                    {
-                        Samples = canarySamples,
-                        Median = SampleStats.Median(canarySamples),
-                        Min = canarySamples.Min(),
-                        Max = canarySamples.Max(),
-                        Cv = SampleStats.Cv(canarySamples),
-                        RunsPerSample = 1,
-                    };
+                    r.CanarySeconds = SecondsOf(canarySamples, 1);
                 }
 
                 if (timed is null)
                 {
                     // Process CPU time (every thread) per run, next to the wall clock; see ResultRecord.CpuSeconds.
-                    r.CpuSeconds = new SecondsRecord
-                    {
-                        Samples = cpuSamples,
-                        Median = SampleStats.Median(cpuSamples),
-                        Min = cpuSamples.Min(),
-                        Max = cpuSamples.Max(),
-                        Cv = SampleStats.Cv(cpuSamples),
-                        RunsPerSample = runsPerSample,
-                    };
+                    r.CpuSeconds = SecondsOf(cpuSamples, runsPerSample);
                 }
 
                 r.Gops = w.Ops / median / 1e9;
@@ -423,6 +395,18 @@ public sealed class BenchmarkRunner(RunOptions options)
             return r;
         }
     }
+
+    /// <summary>A samples record (median, p90, min, max, CV) of per-run seconds.</summary>
+    private static SecondsRecord SecondsOf(List<double> samples, int runsPerSample) => new()
+    {
+        Samples = samples,
+        Median = SampleStats.Median(samples),
+        P90 = SampleStats.Percentile(samples, 0.9),
+        Min = samples.Min(),
+        Max = samples.Max(),
+        Cv = SampleStats.Cv(samples),
+        RunsPerSample = runsPerSample,
+    };
 
     private const string DeviceLostPrefix = "device lost";
 
