@@ -29,6 +29,30 @@ internal static class InferCommand
         cmd.SetAction(pr => CliApp.Guard(stderr, () =>
         {
             string dev = pr.GetValue(device) ?? "cpu";
+            bool onnx = pr.GetValue(model)!.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+            if (onnx && dev.StartsWith(ChipKit.Accel.NpuDevice.Prefix, StringComparison.Ordinal))
+            {
+                throw new ChipKitInputException($"--device '{dev}': ONNX models do not run on modeled devices yet (TFLite models do); use cpu, ref or a device with quantised kernels (opencl:P.D)");
+            }
+
+            if (onnx && dev is not ("cpu" or "ref"))
+            {
+                // an ONNX model on another device's quantised conv / matmul kernels (opencl:P.D, ilgpu-*)
+                int count = pr.GetValue(runs);
+                if (count is < 1 or > 100000)
+                {
+                    throw new ChipKitInputException($"--runs must be in [1, 100000], got {count}");
+                }
+
+                using ChipKit.Core.Devices.IDevice kernelsDevice = Backends.Registry.Open(dev, new ChipKit.Harness.Devices.DeviceOptions(1))[0];
+                if (!kernelsDevice.Info.Available)
+                {
+                    throw new ChipKitInputException($"--device '{dev}': unavailable: {kernelsDevice.Info.Reason}");
+                }
+
+                return ChipKit.Models.Onnx.OnnxInfer.Run(pr.GetValue(model)!, dev, pr.GetValue(input), pr.GetValue(output), count, pr.GetValue(layers), stdout, stderr, kernelsDevice);
+            }
+
             if (dev is not ("cpu" or "ref") && !dev.StartsWith(ChipKit.Accel.NpuDevice.Prefix, StringComparison.Ordinal))
             {
                 throw new ChipKitInputException($"--device '{dev}': infer runs on cpu, ref or npu:MODULE[@POINT] (e.g. npu:edge-int8-16x16)");
@@ -43,7 +67,7 @@ internal static class InferCommand
                 throw new ChipKitInputException($"--runs must be in [1, 100000], got {n}");
             }
 
-            if (pr.GetValue(model)!.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            if (onnx)
             {
                 // quantised ONNX models: ChipKit's ONNX executor (src/ChipKit.Models/Onnx, docs/models.md)
                 return ChipKit.Models.Onnx.OnnxInfer.Run(pr.GetValue(model)!, dev, pr.GetValue(input), pr.GetValue(output), n, pr.GetValue(layers), stdout, stderr);

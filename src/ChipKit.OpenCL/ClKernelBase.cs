@@ -167,6 +167,18 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
         return b;
     }
 
+    /// <summary>Overwrites a buffer made by <see cref="Upload{T}"/> with new contents of the same length (blocking).</summary>
+    protected void Rewrite<T>(nint buffer, ReadOnlySpan<T> data) where T : unmanaged
+    {
+        if (data.Length > 0)
+        {
+            fixed (T* p = data)
+            {
+                ClNative.Check(Cl.EnqueueWriteBuffer(Device.Queue, buffer, true, 0, (nuint)((long)data.Length * sizeof(T)), p, 0, null, null), "clEnqueueWriteBuffer");
+            }
+        }
+    }
+
     protected void Download<T>(nint buffer, Span<T> into) where T : unmanaged
     {
         fixed (T* p = into)

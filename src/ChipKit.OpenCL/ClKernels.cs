@@ -231,13 +231,13 @@ internal static class QuantArgs
 }
 
 /// <summary>Quantised GEMM: kernels/quant/qgemm.cl, entry qgemm.</summary>
-internal sealed class ClQGemmKernel : ClKernelBase
+internal sealed class ClQGemmKernel : ClKernelBase, IStreamingKernel
 {
     private readonly QGemmDesc _d;
     private readonly ClTiling _t;
     private readonly bool _hostRequant;
     private QGemmData? _data;
-    private nint _y;
+    private nint _y, _a;
     private double[] _mult = [];
     private int[] _acc = [];
 
@@ -263,7 +263,8 @@ internal sealed class ClQGemmKernel : ClKernelBase
         Arg(0, _d.M);
         Arg(1, _d.N);
         Arg(2, _d.K);
-        ArgBuffer(3, Upload<byte>(q.A));
+        _a = Upload<byte>(q.A);
+        ArgBuffer(3, _a);
         Arg(4, _d.AType == DataType.S8 ? 1 : 0);
         Arg(5, _d.AQuant.ZeroPoint(0));
         ArgBuffer(6, Upload<byte>(q.B));
@@ -277,6 +278,8 @@ internal sealed class ClQGemmKernel : ClKernelBase
         ArgBuffer(14, y8);
         ArgBuffer(15, y32);
     }
+
+    public void UploadInputs() => Rewrite<byte>(_a, _data!.A);
 
     protected override (nuint[] Global, nuint[]? Local) Range =>
         ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
@@ -302,13 +305,13 @@ internal sealed class ClQGemmKernel : ClKernelBase
 }
 
 /// <summary>Quantised conv: kernels/quant/qconv.cl, entry qconv_igemm.</summary>
-internal sealed class ClQConvKernel : ClKernelBase
+internal sealed class ClQConvKernel : ClKernelBase, IStreamingKernel
 {
     private readonly QConv2dDesc _q;
     private readonly ClTiling _t;
     private readonly bool _hostRequant;
     private QConvData? _data;
-    private nint _y;
+    private nint _y, _x;
     private double[] _mult = [];
     private int[] _acc = [];
 
@@ -340,7 +343,8 @@ internal sealed class ClQConvKernel : ClKernelBase
         nint y8 = outQ ? Buffer(c.OutputElements) : Buffer(16);
         nint y32 = outQ ? Buffer(16) : Buffer(4L * c.OutputElements);
         _y = outQ ? y8 : y32;
-        ArgBuffer(n, Upload<byte>(x.X));
+        _x = Upload<byte>(x.X);
+        ArgBuffer(n, _x);
         Arg(n + 1, _q.XType == DataType.S8 ? 1 : 0);
         Arg(n + 2, _q.XQuant.ZeroPoint(0));
         ArgBuffer(n + 3, Upload<byte>(x.W));
@@ -357,6 +361,8 @@ internal sealed class ClQConvKernel : ClKernelBase
         ArgBuffer(n + 13, y8);
         ArgBuffer(n + 14, y32);
     }
+
+    public void UploadInputs() => Rewrite<byte>(_x, _data!.X);
 
     protected override (nuint[] Global, nuint[]? Local) Range => ConvArgs.IgemmRange(_q.Conv, _t);
 

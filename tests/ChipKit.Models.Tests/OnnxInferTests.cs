@@ -66,7 +66,7 @@ public class OnnxInferTests
             var e = Assert.Throws<ChipKitInputException>(() => OnnxInfer.Run(Path.Combine(SampleDir, "qlinear_u8_pertensor.onnx"), "cpu", inFile, null, 2, false, TextWriter.Null, TextWriter.Null));
             Assert.That(e!.Message, Does.Contain("5 bytes; the input 'x' uint8 [1,3,12,12] needs exactly 432"));
             e = Assert.Throws<ChipKitInputException>(() => OnnxInfer.Run(Path.Combine(SampleDir, "qlinear_u8_pertensor.onnx"), "npu:edge-int8-16x16", null, null, 2, false, TextWriter.Null, TextWriter.Null));
-            Assert.That(e!.Message, Is.EqualTo("--device 'npu:edge-int8-16x16': ONNX models run on cpu or ref"));
+            Assert.That(e!.Message, Is.EqualTo("--device 'npu:edge-int8-16x16': ONNX models run on cpu, ref or a device with quantised conv/matmul kernels (opencl:P.D, ilgpu-*)"));
         }
         finally
         {

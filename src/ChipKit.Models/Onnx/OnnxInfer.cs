@@ -11,13 +11,15 @@ namespace ChipKit.Models.Onnx;
 /// </summary>
 public static class OnnxInfer
 {
-    public static int Run(string path, string device, string? inputFile, string? outputFile, int runs, bool layers, TextWriter stdout, TextWriter stderr)
+    /// <param name="kernels">For a device other than cpu and ref (opencl:P.D, ilgpu-*): the opened device whose
+    /// quantised conv / matmul kernels run the QLinear layers; the rest runs on the host.</param>
+    public static int Run(string path, string device, string? inputFile, string? outputFile, int runs, bool layers, TextWriter stdout, TextWriter stderr, Core.Devices.IDevice? kernels = null)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        if (device is not ("cpu" or "ref"))
+        if (device is not ("cpu" or "ref") && kernels is null)
         {
-            throw new ChipKitInputException($"--device '{device}': ONNX models run on cpu or ref");
+            throw new ChipKitInputException($"--device '{device}': ONNX models run on cpu, ref or a device with quantised conv/matmul kernels (opencl:P.D, ilgpu-*)");
         }
 
         OnnxModel m = OnnxModel.Load(path);
@@ -26,8 +28,8 @@ public static class OnnxInfer
             throw new ChipKitInputException($"{m.File}: the model has {m.Inputs.Count} inputs; chipkit infer feeds one (--input)");
         }
 
-        bool fast = device == "cpu";
-        using var s = new OnnxSession(m, fast);
+        bool fast = device == "cpu" || kernels is not null;
+        using var s = new OnnxSession(m, fast, kernelDevice: kernels);
         OnnxBuffer x = s.Inputs[0];
         string inputNote;
         if (inputFile is not null)

@@ -48,9 +48,3 @@ public abstract class OnnxLayer
     /// <summary>Binds the layer to the session's buffers and returns the run action (which must not allocate).</summary>
     internal abstract Action Bind(OnnxSession session, out string kernel);
 }
-
-/// <summary>What a layer needs from its session while binding.</summary>
-public sealed partial class OnnxSession
-{
-    internal IDevice? CpuDevice => _cpu;
-}

@@ -53,7 +53,7 @@ public sealed class QConvLayer : OnnxLayer
         QConv2dDesc d = Desc;
         if (s.Fast)
         {
-            IKernel k = s.CpuDevice!.CreateKernel(new QConvWorkload(d)) ?? throw new InvalidOperationException($"{this}: the cpu device has no kernel");
+            IKernel k = s.CreateKernel(new QConvWorkload(d), this);
             var data = new QConvData(d, x.Bytes!, _w, _bias);
             k.Prepare(data);
             var y = new OnnxBuffer(Output, bytes: data.Y8, ints: data.Y32);
@@ -124,7 +124,7 @@ public sealed class QGemmLayer : OnnxLayer
             var datas = new QGemmData[Batches];
             for (int i = 0; i < Batches; i++)
             {
-                kernels[i] = s.CpuDevice!.CreateKernel(new QGemmWorkload(d)) ?? throw new InvalidOperationException($"{this}: the cpu device has no kernel");
+                kernels[i] = s.CreateKernel(new QGemmWorkload(d), this);
                 byte[] ai = Batches == 1 ? a.Bytes! : new byte[aLen];
                 byte[] bi = Batches == 1 ? _b : _b.AsSpan(i * bLen, bLen).ToArray();
                 datas[i] = new QGemmData(d, ai, bi);

@@ -17,16 +17,21 @@ public sealed partial class OnnxSession : IDisposable
     private readonly Action[] _runs;
     private readonly long[] _ticks;
     private readonly IDevice? _cpu;
+    private readonly bool _ownsDevice;
     private int _count;
 
-    /// <param name="fast">true: the cpu device; false: ref.</param>
+    /// <param name="fast">true: the cpu device (or <paramref name="kernelDevice"/>); false: ref.</param>
     /// <param name="threads">Threads of the cpu kernels (1 by default, as the TFLite interpreter).</param>
-    public OnnxSession(OnnxModel model, bool fast = true, int threads = 1)
+    /// <param name="kernelDevice">Another device whose quantised conv and matmul kernels (ONNX semantics, the same
+    /// descriptors) run the QLinearConv / QLinearMatMul layers, e.g. opencl:0.0 or ilgpu-cuda:0; the other layers run on
+    /// the host. The caller keeps ownership. Null: ChipKit's cpu device.</param>
+    public OnnxSession(OnnxModel model, bool fast = true, int threads = 1, IDevice? kernelDevice = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
-        Fast = fast;
-        _cpu = fast ? new CpuDevice(threads) : null;
+        Fast = fast || kernelDevice is not null;
+        _ownsDevice = kernelDevice is null && fast;
+        _cpu = kernelDevice ?? (fast ? new CpuDevice(threads) : null);
         Inputs = model.Inputs.Select(Define).ToArray();
         _runs = new Action[model.Layers.Count];
         var kernels = new string[model.Layers.Count];
@@ -46,7 +51,7 @@ public sealed partial class OnnxSession : IDisposable
     /// <summary>True on the cpu device.</summary>
     public bool Fast { get; }
 
-    public string Device => Fast ? "cpu" : "ref";
+    public string Device => _cpu?.Info.Id ?? "ref";
 
     public IReadOnlyList<OnnxBuffer> Inputs { get; }
 
@@ -82,7 +87,58 @@ public sealed partial class OnnxSession : IDisposable
         _count = 0;
     }
 
-    public void Dispose() => _cpu?.Dispose();
+    public void Dispose()
+    {
+        foreach (IKernel k in _kernels)
+        {
+            k.Dispose();
+        }
+
+        if (_ownsDevice)
+        {
+            _cpu?.Dispose();
+        }
+    }
+
+    private readonly List<IKernel> _kernels = [];
+
+    /// <summary>
+    /// A kernel of the session's device for one layer, disposed with the session. ChipKit's cpu kernels read the
+    /// host arrays on every run; another device's kernel must be an <see cref="IStreamingKernel"/> and gets its
+    /// activation input copied to the device before every run.
+    /// </summary>
+    internal IKernel CreateKernel(Core.Workloads.Workload workload, OnnxLayer layer)
+    {
+        IKernel k = _cpu!.CreateKernel(workload)
+            ?? throw new Core.ChipKitInputException($"{Model.File}: {layer}: device {Device} has no kernel for {workload.Spec}");
+        _kernels.Add(k);
+        if (_ownsDevice)
+        {
+            return k;
+        }
+
+        return k is IStreamingKernel streaming
+            ? new Streaming(streaming)
+            : throw new Core.ChipKitInputException($"{Model.File}: {layer}: device {Device}'s kernel {k.Name} keeps its inputs on the device from Prepare and cannot take new activations per inference");
+    }
+
+    /// <summary>Copies the new activations to the device, then runs.</summary>
+    private sealed class Streaming(IStreamingKernel inner) : IKernel
+    {
+        public string Name => inner.Name;
+
+        public void Prepare(Core.Workloads.OpData data) => inner.Prepare(data);
+
+        public void Run()
+        {
+            inner.UploadInputs();
+            inner.Run();
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 
     /// <summary>The buffer of a tensor a layer reads: defined earlier, or a constant wrapped (not copied).</summary>
     internal OnnxBuffer Get(OnnxValue v)
