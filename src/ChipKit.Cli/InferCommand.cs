@@ -32,7 +32,7 @@ internal static class InferCommand
             bool onnx = pr.GetValue(model)!.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
             if (onnx && dev.StartsWith(ChipKit.Accel.NpuDevice.Prefix, StringComparison.Ordinal))
             {
-                throw new ChipKitInputException($"--device '{dev}': ONNX models do not run on modeled devices yet (TFLite models do); use cpu, ref or a device with quantised kernels (opencl:P.D)");
+                throw new ChipKitInputException($"--device '{dev}': ONNX models do not run on modeled devices yet (TFLite models do); use cpu, ref or a device with quantised kernels (opencl:P.D, ilgpu-*)");
             }
 
             if (onnx && dev is not ("cpu" or "ref"))

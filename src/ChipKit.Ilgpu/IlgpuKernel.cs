@@ -90,6 +90,16 @@ internal abstract class IlgpuKernel : IKernel, IKernelNote
         return b;
     }
 
+    /// <summary>Overwrites a buffer made by <see cref="Buffer{T}"/> with new host contents of the same length.</summary>
+    protected static void Rewrite<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer, T[] host)
+        where T : unmanaged
+    {
+        if (host.Length > 0)
+        {
+            buffer.View.SubView(0, host.Length).CopyFromCPU(host);
+        }
+    }
+
     protected static void Download<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer, T[] into)
         where T : unmanaged => buffer.View.SubView(0, into.Length).CopyToCPU(into);
 

@@ -1,4 +1,5 @@
 using ChipKit.Core.Descriptors;
+using ChipKit.Core.Devices;
 using ChipKit.Core.Workloads;
 using ChipKit.Ilgpu.Kernels;
 using ILGPU;
@@ -31,8 +32,12 @@ internal static class QuantTables
 
 /// <summary>QLinearMatMul / MatMulInteger through <see cref="QgemmTiled"/> (dp4a on CUDA).</summary>
 internal sealed class QGemmKernel(IlgpuDevice device, QGemmDesc desc)
-    : IlgpuKernel(device, $"ilgpu.qgemm.{(device.Desc.Kind == IlgpuKind.Cuda ? "dp4a" : "portable")}.{device.Tiles.Name}")
+    : IlgpuKernel(device, $"ilgpu.qgemm.{(device.Desc.Kind == IlgpuKind.Cuda ? "dp4a" : "portable")}.{device.Tiles.Name}"), IStreamingKernel
 {
+    private MemoryBuffer1D<byte, Stride1D.Dense>? _a;
+
+    public void UploadInputs() => Rewrite(_a!, _data!.A);
+
     private Action<KernelConfig, QGemmOperands>? _kernel;
     private QGemmOperands _ops;
     private MemoryBuffer1D<int, Stride1D.Dense>? _y32;
@@ -58,7 +63,7 @@ internal sealed class QGemmKernel(IlgpuDevice device, QGemmDesc desc)
         _y8 = Output<byte>(q ? (long)desc.M * desc.N : 1);
         _ops = new QGemmOperands
         {
-            A = Buffer(d.A).View,
+            A = (_a = Buffer(d.A)).View,
             Bm = Buffer(d.B).View,
             Rows = desc.M,
             Cols = desc.N,
@@ -110,8 +115,12 @@ internal sealed class QGemmKernel(IlgpuDevice device, QGemmDesc desc)
 
 /// <summary>QLinearConv / ConvInteger as implicit GEMM through <see cref="QgemmTiled"/> (dp4a on CUDA).</summary>
 internal sealed class QConvKernel(IlgpuDevice device, QConv2dDesc desc)
-    : IlgpuKernel(device, $"ilgpu.qconv.implicit-gemm.{(device.Desc.Kind == IlgpuKind.Cuda ? "dp4a" : "portable")}.{device.Tiles.Name}")
+    : IlgpuKernel(device, $"ilgpu.qconv.implicit-gemm.{(device.Desc.Kind == IlgpuKind.Cuda ? "dp4a" : "portable")}.{device.Tiles.Name}"), IStreamingKernel
 {
+    private MemoryBuffer1D<byte, Stride1D.Dense>? _x;
+
+    public void UploadInputs() => Rewrite(_x!, _data!.X);
+
     private Action<KernelConfig, QConvOperands>? _kernel;
     private QConvOperands _ops;
     private MemoryBuffer1D<int, Stride1D.Dense>? _y32;
@@ -142,7 +151,7 @@ internal sealed class QConvKernel(IlgpuDevice device, QConv2dDesc desc)
         _y8 = Output<byte>(q ? c.OutputElements : 1);
         _ops = new QConvOperands
         {
-            X = Buffer(d.X).View,
+            X = (_x = Buffer(d.X)).View,
             Wt = Buffer(d.W).View,
             G = ConvGeometry.From(c),
             XSign = desc.XType == DataType.S8 ? 1 : 0,

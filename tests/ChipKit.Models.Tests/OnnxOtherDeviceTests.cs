@@ -37,6 +37,14 @@ public class OnnxOtherDeviceTests
     }
 
     [Test]
+    public void Sample_model_on_ilgpus_cpu_accelerator_is_bit_exact_with_ref_on_every_layer()
+    {
+        (int code, string stdout, string stderr) = Cli("infer", Path.Combine(SampleDir, "qlinear_u8_pertensor.onnx"), "--device", "ilgpu-cpu", "--runs", "1");
+        Assert.That(code, Is.Zero, stdout + stderr);
+        Assert.That(stdout, Does.Contain("every layer bit-exact with ref").And.Contain("latency on ilgpu-cpu"));
+    }
+
+    [Test]
     public void A_device_whose_kernels_keep_their_inputs_is_refused_naming_the_layer()
     {
         OnnxModel m = OnnxModel.Load(Path.Combine(SampleDir, "qdq_s8_perchannel.onnx"));
