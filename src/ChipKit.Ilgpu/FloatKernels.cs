@@ -19,21 +19,8 @@ internal sealed class SgemmKernel(IlgpuDevice device, GemmDesc desc) : IlgpuKern
         var d = (GemmData)data;
         _host = d.Y;
         _y = Output<float>(d.Y.Length);
-        _ops = new GemmOperands
+        _ops = GemmUpload(desc, d, _y) with
         {
-            A = Buffer(d.A).View,
-            Bm = Buffer(d.B).View,
-            C = Buffer(d.C ?? []).View,
-            Y = _y.View,
-            Rows = desc.M,
-            Cols = desc.N,
-            Depth = desc.K,
-            Lda = desc.Lda,
-            Ldb = desc.Ldb,
-            TransA = desc.TransA ? 1 : 0,
-            TransB = desc.TransB ? 1 : 0,
-            Alpha = desc.Alpha,
-            Beta = desc.Beta,
             VecA = desc.Lda % 4 == 0 ? 1 : 0,
             VecB = desc.Ldb % 4 == 0 ? 1 : 0,
         };
@@ -106,22 +93,7 @@ internal sealed class MmaGemmKernel(IlgpuDevice device, GemmDesc desc)
         var d = (GemmData)data;
         _host = d.Y;
         _y = Output<float>(d.Y.Length);
-        _ops = new GemmOperands
-        {
-            A = Buffer(d.A).View,
-            Bm = Buffer(d.B).View,
-            C = Buffer(d.C ?? []).View,
-            Y = _y.View,
-            Rows = desc.M,
-            Cols = desc.N,
-            Depth = desc.K,
-            Lda = desc.Lda,
-            Ldb = desc.Ldb,
-            TransA = desc.TransA ? 1 : 0,
-            TransB = desc.TransB ? 1 : 0,
-            Alpha = desc.Alpha,
-            Beta = desc.Beta,
-        };
+        _ops = GemmUpload(desc, d, _y);
     }
 
     protected override void Compile() => _kernel = desc.Precision == GemmPrecision.Bf16

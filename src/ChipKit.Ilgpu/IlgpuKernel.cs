@@ -82,6 +82,24 @@ internal abstract class IlgpuKernel : IKernel, IKernelNote
         return b;
     }
 
+    /// <summary>A GEMM's operands on the device (A, B, C uploaded; Y the given output) with its shape and scalars; no wide loads.</summary>
+    protected Kernels.GemmOperands GemmUpload(Core.Descriptors.GemmDesc desc, Core.Workloads.GemmData d, MemoryBuffer1D<float, Stride1D.Dense> y) => new()
+    {
+        A = Buffer(d.A).View,
+        Bm = Buffer(d.B).View,
+        C = Buffer(d.C ?? []).View,
+        Y = y.View,
+        Rows = desc.M,
+        Cols = desc.N,
+        Depth = desc.K,
+        Lda = desc.Lda,
+        Ldb = desc.Ldb,
+        TransA = desc.TransA ? 1 : 0,
+        TransB = desc.TransB ? 1 : 0,
+        Alpha = desc.Alpha,
+        Beta = desc.Beta,
+    };
+
     protected MemoryBuffer1D<T, Stride1D.Dense> Output<T>(long length)
         where T : unmanaged
     {
