@@ -1,22 +1,36 @@
 namespace ChipKit.Models.Onnx;
 
+/// <summary>QuantizeLinear / DequantizeLinear: one scale and zero point per tensor, or per index of one axis.</summary>
+public abstract class PerAxisQuantLayer : OnnxLayer
+{
+    private readonly int _axisLen, _inner;
+
+    private protected PerAxisQuantLayer(string op, OnnxValue x, OnnxValue y, float[] scales, int[] zps, int axisLen, int inner)
+        : base(op, y, x)
+    {
+        Scales = scales;
+        ZeroPoints = zps;
+        _axisLen = axisLen;
+        _inner = inner;
+    }
+
+    private protected float[] Scales { get; }
+
+    private protected int[] ZeroPoints { get; }
+
+    /// <summary>The axis index (scale / zero point entry) of flat element <paramref name="i"/>.</summary>
+    private protected int Channel(int i) => _axisLen == 1 ? 0 : (i / _inner) % _axisLen;
+}
+
 /// <summary>
 /// QuantizeLinear: y = saturate(round_half_even(x / y_scale) + y_zero_point), x / y_scale in float32 as ONNX's
 /// reference computes it; NaN maps to the zero point. Per-tensor or per-axis.
 /// </summary>
-public sealed class QuantizeLayer : OnnxLayer
+public sealed class QuantizeLayer : PerAxisQuantLayer
 {
-    private readonly float[] _scales;
-    private readonly int[] _zps;
-    private readonly int _axisLen, _inner;
-
     internal QuantizeLayer(OnnxValue x, OnnxValue y, float[] scales, int[] zps, int axisLen, int inner)
-        : base("QuantizeLinear", y, x)
+        : base("QuantizeLinear", x, y, scales, zps, axisLen, inner)
     {
-        _scales = scales;
-        _zps = zps;
-        _axisLen = axisLen;
-        _inner = inner;
     }
 
     internal override Action Bind(OnnxSession s, out string kernel)
@@ -30,9 +44,9 @@ public sealed class QuantizeLayer : OnnxLayer
             byte[] yb = y.Bytes!;
             for (int i = 0; i < xf.Length; i++)
             {
-                int ch = _axisLen == 1 ? 0 : (i / _inner) % _axisLen;
-                float v = xf[i] / _scales[ch];
-                double r = float.IsNaN(v) ? 0 : Math.Round((double)v, MidpointRounding.ToEven) + _zps[ch];
+                int ch = Channel(i);
+                float v = xf[i] / Scales[ch];
+                double r = float.IsNaN(v) ? 0 : Math.Round((double)v, MidpointRounding.ToEven) + ZeroPoints[ch];
                 yb[i] = unchecked((byte)(int)(r < min ? min : r > max ? max : r));
             }
         };
@@ -40,19 +54,11 @@ public sealed class QuantizeLayer : OnnxLayer
 }
 
 /// <summary>DequantizeLinear: y = ((float)x - (float)zero_point) * scale in float32 (ONNX's reference). Per-tensor or per-axis.</summary>
-public sealed class DequantizeLayer : OnnxLayer
+public sealed class DequantizeLayer : PerAxisQuantLayer
 {
-    private readonly float[] _scales;
-    private readonly int[] _zps;
-    private readonly int _axisLen, _inner;
-
     internal DequantizeLayer(OnnxValue x, OnnxValue y, float[] scales, int[] zps, int axisLen, int inner)
-        : base("DequantizeLinear", y, x)
+        : base("DequantizeLinear", x, y, scales, zps, axisLen, inner)
     {
-        _scales = scales;
-        _zps = zps;
-        _axisLen = axisLen;
-        _inner = inner;
     }
 
     internal override Action Bind(OnnxSession s, out string kernel)
@@ -65,14 +71,14 @@ public sealed class DequantizeLayer : OnnxLayer
             float[] yf = y.Floats!;
             for (int i = 0; i < yf.Length; i++)
             {
-                int ch = _axisLen == 1 ? 0 : (i / _inner) % _axisLen;
+                int ch = Channel(i);
                 float q = t switch
                 {
                     OnnxElem.U8 => x.Bytes![i],
                     OnnxElem.S8 => (sbyte)x.Bytes![i],
                     _ => x.Ints![i],
                 };
-                yf[i] = (q - (float)_zps[ch]) * _scales[ch];
+                yf[i] = (q - (float)ZeroPoints[ch]) * Scales[ch];
             }
         };
     }
