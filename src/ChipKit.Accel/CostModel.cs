@@ -174,15 +174,21 @@ public static class CostModel
         return Combine(layer, c, tr, m, type, op, dramBytesPerCycle ?? m.DramBytesPerCycle);
     }
 
-    /// <param name="untimedFillAndDrain">SCALE-Sim's convention: the first fill of the ifmap and filter buffers happens
+    /// <param name="scaleSimConventions">SCALE-Sim's convention: the first fill of the ifmap and filter buffers happens
     /// before cycle 0 and the last drain of the ofmap buffer after the last cycle, so those bytes (at most the active
     /// half of each buffer) take no time, and each of the three buffers has its own DRAM port of <paramref name="bw"/>
     /// (SCALE-Sim's single_layer_sim gives every backing buffer the configured bandwidth). ChipKit's own device model
     /// times the fill and drain and shares one DRAM interface (false).</param>
-    internal static LayerCost Combine(Layer layer, ComputeResult c, Traffic tr, ModuleSpec m, MacType type, OperatingPoint op, double bw, bool scaleSimConventions = false)
+    /// <param name="tracedTotalCycles">The layer's total cycles from a trace-driven memory model
+    /// (<see cref="ScaleSimMemory"/>) instead of max(compute, DRAM) (DramCycles is then the busiest port's words / bw).</param>
+    internal static LayerCost Combine(Layer layer, ComputeResult c, Traffic tr, ModuleSpec m, MacType type, OperatingPoint op, double bw, bool scaleSimConventions = false, long? tracedTotalCycles = null)
     {
         double timed = tr.DramBytes;
-        if (scaleSimConventions)
+        if (tracedTotalCycles is not null)
+        {
+            timed = Math.Max(tr.IfmapDramRead, Math.Max(tr.FilterDramRead, tr.OfmapDramWrite + tr.OfmapDramRead));
+        }
+        else if (scaleSimConventions)
         {
             double ifmap = tr.IfmapDramRead - Math.Min(tr.IfmapDramRead, m.SramKib.Ifmap * 512);
             double filter = tr.FilterDramRead - Math.Min(tr.FilterDramRead, m.SramKib.Filter * 512);
@@ -191,7 +197,7 @@ public static class CostModel
         }
 
         long dramCycles = (long)Math.Ceiling(timed / bw);
-        long total = Math.Max(c.Cycles, dramCycles);
+        long total = tracedTotalCycles ?? Math.Max(c.Cycles, dramCycles);
         double seconds = total / (op.Mhz * 1e6);
         double v2 = (op.Volts / m.NominalVolts) * (op.Volts / m.NominalVolts);
         double pj = 1e-12 * v2;

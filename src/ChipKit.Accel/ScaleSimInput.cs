@@ -99,6 +99,15 @@ public sealed record ScaleSimConfig(
         }
 
         bool user = mode == "USER";
+        if (user)
+        {
+            double bw = Num(A + "Bandwidth", positive: true);
+            if (bw != Math.Floor(bw) || bw > int.MaxValue)
+            {
+                throw new ChipKitInputException($"{path}:{values[A + "Bandwidth"].Line}: [architecture_presets] Bandwidth: expected a positive integer (words per cycle, as SCALE-Sim reads it), got '{Get(A + "Bandwidth")}'");
+            }
+        }
+
         return new ScaleSimConfig(
             Get("general.run_name", Path.GetFileNameWithoutExtension(path)),
             Int(A + "ArrayHeight"),

@@ -7,8 +7,8 @@ namespace ChipKit.Accel;
 /// `chipkit sim`: a SCALE-Sim config and topology run through ChipKit's model. The array, dataflow and SRAM sizes come
 /// from the config, the energy table and operating point from a module (SCALE-Sim has none). Words are one byte, as in
 /// SCALE-Sim. With <c>InterfaceBandwidth: CALC</c> SCALE-Sim sizes the DRAM bandwidth so nothing stalls, and so does
-/// ChipKit; with <c>USER</c> the DRAM interface moves <c>Bandwidth</c> words per cycle and stalls come from
-/// <see cref="CostModel"/>'s estimate.
+/// ChipKit; with <c>USER</c> each buffer's DRAM port moves <c>Bandwidth</c> words per cycle and the stalls and DRAM
+/// traffic come from <see cref="ScaleSimMemory"/>, a reimplementation of SCALE-Sim's trace-driven buffers.
 /// </summary>
 public sealed class ScaleSimRun
 {
@@ -26,21 +26,49 @@ public sealed class ScaleSimRun
         }
 
         var results = new List<LayerCost>(layers.Count);
+        var memory = new List<ScaleSimMemoryResult>();
         foreach (Layer l in layers)
         {
             ComputeResult c = SystolicModel.Compute(l, Module.Rows, Module.Cols, Module.Dataflow);
             Traffic t = CostModel.Estimate(l, c, Module, WordSizes.OneByte);
-            double bw = config.UserBandwidth ? config.Bandwidth : double.PositiveInfinity;
-            results.Add(CostModel.Combine(l, c, t, Module, MacType.Int8, Point, bw, scaleSimConventions: true));
+            if (!config.UserBandwidth)
+            {
+                results.Add(CostModel.Combine(l, c, t, Module, MacType.Int8, Point, double.PositiveInfinity, scaleSimConventions: true));
+                continue;
+            }
+
+            ScaleSimMemoryResult mem = ScaleSimMemory.Simulate(l, Module.Rows, Module.Cols, Module.Dataflow,
+                Words(config.IfmapSramKb, "IfmapSramSzkB"), Words(config.FilterSramKb, "FilterSramSzkB"), Words(config.OfmapSramKb, "OfmapSramSzkB"), (int)config.Bandwidth);
+            memory.Add(mem);
+            t = t with
+            {
+                IfmapSramWrite = mem.IfmapDramReads, IfmapDramRead = mem.IfmapDramReads,
+                FilterSramWrite = mem.FilterDramReads, FilterDramRead = mem.FilterDramReads,
+                OfmapDramWrite = mem.OfmapDramWrites, OfmapDramRead = 0,
+            };
+            results.Add(CostModel.Combine(l, c, t, Module, MacType.Int8, Point, config.Bandwidth, scaleSimConventions: true, tracedTotalCycles: mem.TotalCycles));
         }
 
         Layers = results;
+        Memory = memory;
         RunName = config.RunName;
         Bandwidth = config.UserBandwidth ? config.Bandwidth.ToString(CultureInfo.InvariantCulture) + " words/cycle (USER)" : "CALC (no stalls)";
     }
 
+    private static long Words(double kib, string key)
+    {
+        double words = Math.Floor(kib * 1024);
+        if (words < 2)
+        {
+            throw new Core.ChipKitInputException($"--scalesim-config: [architecture_presets] {key}: {kib} kB is less than two one-byte words; SCALE-Sim's double buffer needs both halves");
+        }
+
+        return (long)words;
+    }
+
     private ScaleSimRun(ModuleSpec module, OperatingPoint point, IReadOnlyList<LayerCost> layers)
     {
+        Memory = [];
         Module = module;
         Point = point;
         Layers = layers;
@@ -66,6 +94,10 @@ public sealed class ScaleSimRun
         var words = new WordSizes(1, 1, 4, 1);
         return new ScaleSimRun(module, op, layers.Select(l => CostModel.Cost(l, module, MacType.Int8, words, op)).ToList());
     }
+
+    /// <summary>Per layer, SCALE-Sim's trace-driven memory model's results with <c>InterfaceBandwidth: USER</c>
+    /// (<see cref="ScaleSimMemory"/>); empty otherwise.</summary>
+    public IReadOnlyList<ScaleSimMemoryResult> Memory { get; }
 
     /// <summary>The config's run name, or the module's name for a module run.</summary>
     public string RunName { get; }
@@ -102,7 +134,8 @@ public sealed class ScaleSimRun
         return sb.ToString();
     }
 
-    /// <summary>SRAM accesses are SCALE-Sim's counts (words); DRAM accesses ChipKit's estimate (words).</summary>
+    /// <summary>SRAM accesses are SCALE-Sim's counts (words); DRAM accesses (words) from the trace-driven memory model
+    /// with USER bandwidth (SCALE-Sim's counts), ChipKit's estimate otherwise.</summary>
     public string AccessReport()
     {
         var sb = new StringBuilder("layer,sram_ifmap_reads,sram_filter_reads,sram_ofmap_writes,dram_ifmap_reads,dram_filter_reads,dram_ofmap_writes,dram_ofmap_reads\n");
@@ -115,15 +148,22 @@ public sealed class ScaleSimRun
         return sb.ToString();
     }
 
-    /// <summary>Average words per cycle over the layer's total cycles.</summary>
+    /// <summary>Average words per cycle: SRAM streams over the layer's total cycles (as SCALE-Sim's BANDWIDTH_REPORT);
+    /// DRAM streams with USER bandwidth over each stream's own DRAM active span (first to last DRAM cycle of the
+    /// trace-driven model, as SCALE-Sim computes them), otherwise over the total cycles.</summary>
     public string BandwidthReport()
     {
         var sb = new StringBuilder("layer,avg_ifmap_sram_bw,avg_filter_sram_bw,avg_ofmap_sram_bw,avg_ifmap_dram_bw,avg_filter_dram_bw,avg_ofmap_dram_bw\n");
-        foreach (LayerCost l in Layers)
+        for (int i = 0; i < Layers.Count; i++)
         {
+            LayerCost l = Layers[i];
             double c = l.TotalCycles;
+            ScaleSimMemoryResult? m = Memory.Count == Layers.Count ? Memory[i] : null;
+            double ifmapSpan = m is null ? c : m.IfmapDramStop - m.IfmapDramStart + 1;
+            double filterSpan = m is null ? c : m.FilterDramStop - m.FilterDramStart + 1;
+            double ofmapSpan = m is null ? c : m.OfmapDramStop - m.OfmapDramStart + 1;
             sb.Append(CultureInfo.InvariantCulture,
-                $"{Name(l.Layer.Name)},{F(l.Compute.IfmapSramReads / c)},{F(l.Compute.FilterSramReads / c)},{F(l.Compute.OfmapSramWrites / c)},{F(l.Traffic.IfmapDramRead / c)},{F(l.Traffic.FilterDramRead / c)},{F((l.Traffic.OfmapDramWrite + l.Traffic.OfmapDramRead) / c)}\n");
+                $"{Name(l.Layer.Name)},{F(l.Compute.IfmapSramReads / c)},{F(l.Compute.FilterSramReads / c)},{F(l.Compute.OfmapSramWrites / c)},{F(l.Traffic.IfmapDramRead / ifmapSpan)},{F(l.Traffic.FilterDramRead / filterSpan)},{F((l.Traffic.OfmapDramWrite + l.Traffic.OfmapDramRead) / ofmapSpan)}\n");
         }
 
         return sb.ToString();

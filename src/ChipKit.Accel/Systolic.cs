@@ -9,6 +9,11 @@ namespace ChipKit.Accel;
 /// </summary>
 public sealed record Layer(string Name, long OfmapPixels, long Window, long Filters, long IfmapElements)
 {
+    /// <summary>The convolution's geometry where known (<see cref="Conv"/>, <see cref="Gemm"/>): SCALE-Sim's
+    /// trace-driven memory model (<see cref="ScaleSimMemory"/>) needs it for the ifmap addresses of overlapping
+    /// windows. Null for layers built from the three matrix sizes alone.</summary>
+    public ConvShape? Shape { get; init; }
+
     public long Macs => OfmapPixels * Window * Filters;
 
     public long FilterElements => Window * Filters;
@@ -16,15 +21,26 @@ public sealed record Layer(string Name, long OfmapPixels, long Window, long Filt
     public long OfmapElements => OfmapPixels * Filters;
 
     /// <summary>A GEMM Y[M,N] = A[M,K] B[K,N] (SCALE-Sim's GEMM mode: ifmap M x K, filter K x N).</summary>
-    public static Layer Gemm(string name, long m, long n, long k) => new(name, m, k, n, m * k);
+    public static Layer Gemm(string name, long m, long n, long k) => new(name, m, k, n, m * k) { Shape = new ConvShape(m, k, 1, k, 1, n, 1, 1) };
 
     /// <summary>SCALE-Sim's conv form: ofmap = ceil((ifmap - filter + stride) / stride) per dimension, no padding.</summary>
     public static Layer Conv(string name, long ifmapH, long ifmapW, long filterH, long filterW, long channels, long filters, long strideH, long strideW)
     {
         long oh = (ifmapH - filterH + strideH + strideH - 1) / strideH;
         long ow = (ifmapW - filterW + strideW + strideW - 1) / strideW;
-        return new Layer(name, oh * ow, filterH * filterW * channels, filters, ifmapH * ifmapW * channels);
+        return new Layer(name, oh * ow, filterH * filterW * channels, filters, ifmapH * ifmapW * channels)
+        {
+            Shape = new ConvShape(ifmapH, ifmapW, filterH, filterW, channels, filters, strideH, strideW),
+        };
     }
+}
+
+/// <summary>A convolution as SCALE-Sim's topology file gives it (a GEMM M,N,K being ifmap M x K, filter 1 x K, one
+/// channel, N filters, stride 1, as SCALE-Sim's GEMM mode maps it).</summary>
+public sealed record ConvShape(long IfmapH, long IfmapW, long FilterH, long FilterW, long Channels, long Filters, long StrideH, long StrideW)
+{
+    /// <summary>Ofmap width (SCALE-Sim: no padding).</summary>
+    public long OfmapW => (IfmapW - FilterW + StrideW + StrideW - 1) / StrideW;
 }
 
 /// <summary>SCALE-Sim's compute-side result of one layer (no memory stalls).</summary>

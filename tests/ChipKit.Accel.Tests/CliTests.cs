@@ -49,6 +49,32 @@ public class CliTests
     }
 
     [Test]
+    public void Sim_with_user_bandwidth_reports_scalesims_stalls_and_dram_traffic()
+    {
+        string data = ScaleSimEqualityTests.Data, dir = Temp();
+        try
+        {
+            (int code, string stdout, string err) = Cli("sim", "--scalesim-config", Path.Combine(data, "configs", "sa32x32_os_userbw10.cfg"),
+                "--topology", Path.Combine(data, "topologies", "conv_test.csv"), "--out", dir);
+            Assert.That(code, Is.Zero, err);
+            Assert.That(stdout, Does.Contain("10 words/cycle (USER)"));
+            // SCALE-Sim's reports for this pair: COMPUTE_REPORT 65840 total, 44361 stall cycles; DETAILED_ACCESS_REPORT
+            // DRAM ifmap 393240, filter 688170 reads, ofmap 9600 writes.
+            string[] compute = File.ReadAllLines(Path.Combine(dir, "compute_report.csv"));
+            Assert.That(compute[1], Does.StartWith("Inc5b_3x3,65840,44361,24.60510328068044,78.125,75.41899441340783"));
+            string[] access = File.ReadAllLines(Path.Combine(dir, "access_report.csv"));
+            Assert.That(access[1], Does.EndWith(",393240,688170,9600,0"));
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+    }
+
+    [Test]
     public void Sim_input_errors_exit_2_naming_the_input()
     {
         string data = ScaleSimEqualityTests.Data;

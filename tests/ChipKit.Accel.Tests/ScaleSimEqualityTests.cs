@@ -84,25 +84,48 @@ public class ScaleSimEqualityTests
         }
     }
 
+    /// <summary>
+    /// With <c>InterfaceBandwidth: USER</c> the trace-driven memory model (<see cref="ScaleSimMemory"/>) must put each
+    /// layer's total cycles including stalls within 10 % of SCALE-Sim's (issue #4); it is in fact equal, so the whole
+    /// compute_report row, the stall cycles and every DRAM column of SCALE-Sim's DETAILED_ACCESS_REPORT (reads or writes
+    /// per operand, first and last DRAM cycle) are asserted equal too, the DRAM counts must reach access_report.csv and
+    /// bandwidth_report.csv must equal SCALE-Sim's BANDWIDTH_REPORT.
+    /// </summary>
     [TestCaseSource(nameof(UserRuns))]
     public void Stalls_with_user_bandwidth(string cfgPath, string topoPath, string reportDir)
     {
         ScaleSimConfig cfg = ScaleSimConfig.Load(cfgPath);
         bool gemm = Path.GetFileName(topoPath).StartsWith("gemm_", StringComparison.Ordinal);
         var run = new ScaleSimRun(cfg, ScaleSimTopology.Load(topoPath, gemm), ModuleLoader.BuiltIn("edge-int8-16x16"));
+        List<double[]> expected = ReadReport(Path.Combine(reportDir, "COMPUTE_REPORT.csv"));
         List<double[]> access = ReadReport(Path.Combine(reportDir, "DETAILED_ACCESS_REPORT.csv"));
-        double theirs = access.Sum(a => a[12] + a[15]);
-        double ours = run.Layers.Sum(l => l.Traffic.IfmapDramRead + l.Traffic.FilterDramRead);
-        if (theirs > 2 * ours)
+        string[] compute = run.ComputeReport().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string[] dram = run.AccessReport().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string[] bandwidth = run.BandwidthReport().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        List<double[]> expectedBw = ReadReport(Path.Combine(reportDir, "BANDWIDTH_REPORT.csv"));
+        Assert.That(run.Layers, Has.Count.EqualTo(expected.Count));
+        Assert.That(run.Memory, Has.Count.EqualTo(expected.Count));
+        for (int i = 0; i < expected.Count; i++)
         {
-            // SCALE-Sim's trace-driven read buffer prefetches in its diagonal roll-out order; when that does not match the
-            // demand order it reads the same ifmap/filter words from DRAM many times over. ChipKit's analytic estimate
-            // does not model that thrashing, so the totals cannot agree (documented, with the numbers, in docs/accelerator.md).
-            Assert.Ignore($"SCALE-Sim read {theirs:0} ifmap+filter words from DRAM, {theirs / ours:0.#}x ChipKit's estimate");
+            double[] e = expected[i], a = access[i];
+            LayerCost l = run.Layers[i];
+            ScaleSimMemoryResult m = run.Memory[i];
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That((double)l.TotalCycles, Is.EqualTo(e[1]).Within(10).Percent, $"layer {i}: total cycles including stalls (issue #4: within 10 %)");
+                Assert.That(l.TotalCycles, Is.EqualTo((long)e[1]), $"layer {i}: total cycles");
+                Assert.That(m.StallCycles, Is.EqualTo((long)e[2]), $"layer {i}: stall cycles");
+                Assert.That(l.StallCycles, Is.EqualTo((long)e[2]), $"layer {i}: stall cycles in the report");
+                double[] row = compute[i + 1].Split(',')[1..].Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+                Assert.That(row, Is.EqualTo(e[1..]), $"layer {i}: compute_report row");
+                Assert.That(new[] { m.IfmapDramStart, m.IfmapDramStop, m.IfmapDramReads }, Is.EqualTo(a[10..13].Select(x => (long)x)), $"layer {i}: DRAM ifmap start, stop, reads");
+                Assert.That(new[] { m.FilterDramStart, m.FilterDramStop, m.FilterDramReads }, Is.EqualTo(a[13..16].Select(x => (long)x)), $"layer {i}: DRAM filter start, stop, reads");
+                Assert.That(new[] { m.OfmapDramStart, m.OfmapDramStop, m.OfmapDramWrites }, Is.EqualTo(a[16..19].Select(x => (long)x)), $"layer {i}: DRAM ofmap start, stop, writes");
+                string[] cols = dram[i + 1].Split(',');
+                Assert.That(cols[4..8], Is.EqualTo(new[] { a[12], a[15], a[18], 0 }.Select(x => x.ToString("R", CultureInfo.InvariantCulture))), $"layer {i}: access_report DRAM columns");
+                double[] bwRow = bandwidth[i + 1].Split(',')[1..].Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+                Assert.That(bwRow, Is.EqualTo(expectedBw[i][1..]), $"layer {i}: bandwidth_report row (SCALE-Sim's BANDWIDTH_REPORT)");
+            }
         }
-
-        double expected = ReadReport(Path.Combine(reportDir, "COMPUTE_REPORT.csv")).Sum(r => r[1]);
-        double got = run.Layers.Sum(l => (double)l.TotalCycles);
-        Assert.That(got, Is.EqualTo(expected).Within(10).Percent, "total cycles including stalls");
     }
 }
