@@ -33,6 +33,25 @@ inline int chipkit_requant(int acc, double mult, int zp, int lo, int hi)
 #define MULT_T ulong
 #endif
 
+#ifdef CHIPKIT_INTDOT
+/* CK_DOT4(a, b): the exact dot product of two 4 x 8-bit vectors (char4 / uchar4, any signedness pair) as a uint,
+   for the dot-product forms of quant/qgemm.cl and quant/qconv.cl (CHIPKIT_INTDOT=1 emulated, 2 native). */
+#if CHIPKIT_INTDOT == 2
+/* the extension's builtin: dot(uchar4|char4, uchar4|char4) -> uint|int, exact (no saturation). The extension
+   defines builtins only, no `#pragma OPENCL EXTENSION` (clang ignores one with "does not require pragma"); the
+   compiler declares them when it defines __opencl_c_integer_dot_product_input_4x8bit. */
+#if !defined(__opencl_c_integer_dot_product_input_4x8bit) && !defined(cl_khr_integer_dot_product)
+#error "CHIPKIT_INTDOT=2 needs cl_khr_integer_dot_product (4x8bit input); use CHIPKIT_OPENCL_INTDOT=emulate"
+#endif
+#define CK_DOT4(a, b) ((uint)dot((a), (b)))
+#else
+/* portable emulation with identical integer semantics: each product exact in int, the 4-term sum below 2^31 */
+#define CK_DOT4(a, b) ((uint)((int)(a).s0 * (int)(b).s0 + (int)(a).s1 * (int)(b).s1 + \
+                              (int)(a).s2 * (int)(b).s2 + (int)(a).s3 * (int)(b).s3))
+#endif
+
+#endif
+
 /* An 8-bit tensor element as an int: s8 data are the same bits read as signed char. */
 #define LOAD8(p, i, is_signed) ((is_signed) ? (int)(((__global const char*)(p))[(i)]) : (int)((p)[(i)]))
 

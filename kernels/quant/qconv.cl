@@ -71,3 +71,143 @@ void qconv_igemm(const int Nb, const int C, const int H, const int W, const int 
 #undef LOAD_B
 #undef STORE
 }
+
+#ifdef CHIPKIT_INTDOT
+/*
+ * The dot-product formulation (built only with -DCHIPKIT_INTDOT=1 or 2, see quant/qgemm.cl and docs/opencl.md):
+ * per group g, GEMM of the weights W_g [Kg][GK] (GK = Cg*R*S) and the im2col of X, both packed K-contiguous and
+ * zero-padded to GK4 = 4*ceil(GK/4); out-of-image taps hold the raw value x_zp, so they contribute
+ * (x_zp - x_zp) = 0 after the correction, exactly as the zero-point-at-load kernel's zeros:
+ *     acc = sum w*x - x_zp * wsum[k] - w_zp[k] * xsum[g][pix] + GK * x_zp * w_zp[k]     (wrapping uint)
+ * Host defines: X_SIGNED, W_SIGNED (0/1), RM RN, NHWC, and the tile macros of common/.
+ * Entries and NDRanges:
+ *   qconv_pack_x4  global (N*P*Q, groups)     Xp[g][pix][GK4] = im2col (x_zp outside the image, 0 past GK); xsum[g][pix]
+ *   qconv_pack_w4  global (K)                 Wp[k][GK4] = W[k][GK] zero-padded; wsum[k]
+ *   qconv_dot      global (ceil(N*P*Q/RN), ceil(Kg/RM), groups)  an RM (channels) x RN (pixels) block per work-item
+ */
+#if X_SIGNED
+#define X4_T char4
+#define X1_T char
+#else
+#define X4_T uchar4
+#define X1_T uchar
+#endif
+#if W_SIGNED
+#define W4_T char4
+#define W1_T char
+#else
+#define W4_T uchar4
+#define W1_T uchar
+#endif
+
+__kernel void qconv_pack_x4(const int Nb, const int C, const int H, const int W, const int R, const int S,
+                            const int P, const int Q, const int sh, const int sw, const int pt, const int pl,
+                            const int dh, const int dw, const int groups, __global const X1_T* restrict X, const int x_zp,
+                            __global X1_T* restrict Xp, __global int* restrict xsum)
+{
+    const int pix = get_global_id(0), g = get_global_id(1);
+    const int npq = Nb * P * Q;
+    if (pix >= npq) {
+        return;
+    }
+    const int Cg = C / groups, GK = Cg * R * S, gk4 = (GK + 3) / 4 * 4;
+    const int PQ = P * Q, n = pix / PQ, pq = pix - n * PQ, p = pq / Q, q = pq - p * Q;
+    __global X1_T* dst = Xp + ((size_t)g * npq + pix) * gk4;
+    uint s = 0;
+    int k = 0;
+    for (int c = 0; c < Cg; c++) {
+        for (int r = 0; r < R; r++) {
+            const int h = p * sh - pt + r * dh;
+            for (int t = 0; t < S; t++, k++) {
+                const int w = q * sw - pl + t * dw;
+                const X1_T v = (h >= 0 && h < H && w >= 0 && w < W) ? X[qx_index(n, g * Cg + c, h, w, C, H, W)] : (X1_T)x_zp;
+                dst[k] = v;
+                s += (uint)(int)v;
+            }
+        }
+    }
+    for (; k < gk4; k++) {
+        dst[k] = (X1_T)0;
+    }
+    xsum[(size_t)g * npq + pix] = (int)s;
+}
+
+__kernel void qconv_pack_w4(const int K, const int GK, __global const W1_T* restrict Wt,
+                            __global W1_T* restrict Wp, __global int* restrict wsum)
+{
+    const int k = get_global_id(0);
+    if (k >= K) {
+        return;
+    }
+    const int gk4 = (GK + 3) / 4 * 4;
+    __global const W1_T* src = Wt + (size_t)k * GK;
+    __global W1_T* dst = Wp + (size_t)k * gk4;
+    uint s = 0;
+    for (int i = 0; i < GK; i++) {
+        const W1_T v = src[i];
+        dst[i] = v;
+        s += (uint)(int)v;
+    }
+    for (int i = GK; i < gk4; i++) {
+        dst[i] = (W1_T)0;
+    }
+    wsum[k] = (int)s;
+}
+
+__kernel void qconv_dot(const int Nb, const int C, const int K, const int R, const int S, const int P, const int Q, const int groups,
+                        __global const X1_T* restrict Xp, __global const int* restrict xsum, const int x_zp,
+                        __global const W1_T* restrict Wp, __global const int* restrict wsum, __global const int* restrict w_zp,
+                        __global const int* restrict bias, const int has_bias,
+                        const int out_q, __global const MULT_T* restrict mult, const int y_zp, const int lo, const int hi,
+                        __global uchar* restrict Y8, __global int* restrict Y32)
+{
+    const int g = get_global_id(2);
+    const int Cg = C / groups, Kg = K / groups, GK = Cg * R * S, g4 = (GK + 3) / 4;
+    const int npq = Nb * P * Q, PQ = P * Q;
+    const int n0 = get_global_id(0) * RN, m0 = get_global_id(1) * RM;
+    if (n0 >= npq || m0 >= Kg) {
+        return;
+    }
+    uint acc[RM][RN];
+    for (int i = 0; i < RM; i++)
+        for (int j = 0; j < RN; j++)
+            acc[i][j] = 0;
+    __global const W1_T* wr[RM];
+    __global const X1_T* xc[RN];
+    for (int i = 0; i < RM; i++) wr[i] = Wp + (size_t)(g * Kg + min(m0 + i, Kg - 1)) * g4 * 4;
+    for (int j = 0; j < RN; j++) xc[j] = Xp + ((size_t)g * npq + min(n0 + j, npq - 1)) * g4 * 4;
+    for (int t = 0; t < g4; t++) {
+        W4_T a[RM];
+        X4_T b[RN];
+        for (int i = 0; i < RM; i++) a[i] = vload4(t, wr[i]);
+        for (int j = 0; j < RN; j++) b[j] = vload4(t, xc[j]);
+        for (int i = 0; i < RM; i++)
+            for (int j = 0; j < RN; j++)
+                acc[i][j] += CK_DOT4(a[i], b[j]);
+    }
+    const uint zx = (uint)x_zp;
+    for (int i = 0; i < RM; i++) {
+        if (m0 + i >= Kg) {
+            break;
+        }
+        const int kout = g * Kg + m0 + i;
+        const uint zw = (uint)w_zp[kout];
+        const uint fixed_part = (has_bias ? (uint)bias[kout] : 0u) - zx * (uint)wsum[kout] + (uint)GK * zx * zw;
+        for (int j = 0; j < RN; j++) {
+            const int pix = n0 + j;
+            if (pix >= npq) {
+                break;
+            }
+            const int a = (int)(acc[i][j] + fixed_part - zw * (uint)xsum[(size_t)g * npq + pix]);
+            const int img = pix / PQ, pq = pix - img * PQ;
+            const size_t o = qy_index(img, kout, pq / Q, pq % Q, K, P, Q);
+#ifdef CHIPKIT_FP64
+            if (out_q) Y8[o] = (uchar)chipkit_requant(a, mult[kout], y_zp, lo, hi);
+            else Y32[o] = a;
+#else
+            Y32[o] = a;
+#endif
+        }
+    }
+}
+#endif

@@ -32,3 +32,132 @@ void qgemm(const int M, const int N, const int K,
 #undef LOAD_B
 #undef STORE
 }
+
+#ifdef CHIPKIT_INTDOT
+/*
+ * The dot-product formulation (built only with -DCHIPKIT_INTDOT=1 (emulated) or 2 (the device's
+ * cl_khr_integer_dot_product builtins); the host selects it with CHIPKIT_OPENCL_INTDOT, see docs/opencl.md).
+ * Raw 8-bit values are multiplied four at a time (no zero point subtracted at load time) and the zero points are
+ * corrected once per output with the row sums of A and the column sums of B:
+ *     sum_k (a - za)(b - zb) = sum_k a*b - zb * sum_k a - za * sum_k b + K * za * zb
+ * evaluated in wrapping 32-bit (uint) arithmetic, so it is bit-identical to qgemm's sum of (a - za)(b - zb): both
+ * sides are the same integer modulo 2^32. The 4-element dot products use `dot` (not `dot_acc_sat`): ONNX's int32
+ * accumulation wraps, a saturating accumulate would not.
+ * Host defines: A_SIGNED, B_SIGNED (0/1: u8 or s8), RM RN (register block), and the tile macros of common/.
+ * Entries and NDRanges:
+ *   qgemm_pack_a4  global (M)                 Ap[M][K4*4] = A rows zero-padded to K4*4 (K4 = ceil(K/4)); rowsum[m] = sum_k A[m,k]
+ *   qgemm_pack_b4  global (N)                 Bp[N][K4*4] = B columns (transposed), zero-padded; colsum[n] = sum_k B[k,n]
+ *   qgemm_dot      global (ceil(N/RN), ceil(M/RM))  an RM x RN block per work-item; epilogue as qgemm's STORE
+ */
+#if A_SIGNED
+#define A4_T char4
+#define A1_T char
+#else
+#define A4_T uchar4
+#define A1_T uchar
+#endif
+#if B_SIGNED
+#define B4_T char4
+#define B1_T char
+#else
+#define B4_T uchar4
+#define B1_T uchar
+#endif
+
+/* CK_DOT4 (the extension's dot, or the portable macro) is defined in common/chipkit.cl */
+
+__kernel void qgemm_pack_a4(const int M, const int K, __global const A1_T* restrict A,
+                            __global A1_T* restrict Ap, __global int* restrict rowsum)
+{
+    const int m = get_global_id(0);
+    if (m >= M) {
+        return;
+    }
+    const int k4 = (K + 3) / 4 * 4;
+    __global const A1_T* src = A + (size_t)m * K;
+    __global A1_T* dst = Ap + (size_t)m * k4;
+    uint s = 0;
+    for (int k = 0; k < K; k++) {
+        const A1_T v = src[k];
+        dst[k] = v;
+        s += (uint)(int)v;
+    }
+    for (int k = K; k < k4; k++) {
+        dst[k] = (A1_T)0;
+    }
+    rowsum[m] = (int)s;
+}
+
+__kernel void qgemm_pack_b4(const int N, const int K, __global const B1_T* restrict B,
+                            __global B1_T* restrict Bp, __global int* restrict colsum)
+{
+    const int n = get_global_id(0);
+    if (n >= N) {
+        return;
+    }
+    const int k4 = (K + 3) / 4 * 4;
+    __global B1_T* dst = Bp + (size_t)n * k4;
+    uint s = 0;
+    for (int k = 0; k < K; k++) {
+        const B1_T v = B[(size_t)k * N + n];
+        dst[k] = v;
+        s += (uint)(int)v;
+    }
+    for (int k = K; k < k4; k++) {
+        dst[k] = (B1_T)0;
+    }
+    colsum[n] = (int)s;
+}
+
+__kernel void qgemm_dot(const int M, const int N, const int K,
+                        __global const A1_T* restrict Ap, __global const int* restrict rowsum, const int a_zp,
+                        __global const B1_T* restrict Bp, __global const int* restrict colsum, __global const int* restrict b_zp,
+                        const int out_q, __global const MULT_T* restrict mult, const int y_zp, const int lo, const int hi,
+                        __global uchar* restrict Y8, __global int* restrict Y32)
+{
+    const int k4 = (K + 3) / 4;
+    const int n0 = get_global_id(0) * RN, m0 = get_global_id(1) * RM;
+    if (n0 >= N || m0 >= M) {
+        return;
+    }
+    uint acc[RM][RN];
+    for (int i = 0; i < RM; i++)
+        for (int j = 0; j < RN; j++)
+            acc[i][j] = 0;
+    /* rows / columns past the edge re-read the last one; their results are not stored */
+    __global const A1_T* ar[RM];
+    __global const B1_T* bc[RN];
+    for (int i = 0; i < RM; i++) ar[i] = Ap + (size_t)min(m0 + i, M - 1) * k4 * 4;
+    for (int j = 0; j < RN; j++) bc[j] = Bp + (size_t)min(n0 + j, N - 1) * k4 * 4;
+    for (int q = 0; q < k4; q++) {
+        A4_T a[RM];
+        B4_T b[RN];
+        for (int i = 0; i < RM; i++) a[i] = vload4(q, ar[i]);
+        for (int j = 0; j < RN; j++) b[j] = vload4(q, bc[j]);
+        for (int i = 0; i < RM; i++)
+            for (int j = 0; j < RN; j++)
+                acc[i][j] += CK_DOT4(a[i], b[j]);
+    }
+    for (int i = 0; i < RM; i++) {
+        const int m = m0 + i;
+        if (m >= M) {
+            break;
+        }
+        for (int j = 0; j < RN; j++) {
+            const int n = n0 + j;
+            if (n >= N) {
+                break;
+            }
+            const uint zb = (uint)b_zp[n], za = (uint)a_zp;
+            const int v = (int)(acc[i][j] - zb * (uint)rowsum[m] - za * (uint)colsum[n] + (uint)K * za * zb);
+            const size_t o = (size_t)m * N + n;
+#ifdef CHIPKIT_FP64
+            if (out_q) Y8[o] = (uchar)chipkit_requant(v, mult[n], y_zp, lo, hi);
+            else Y32[o] = v;
+#else
+            Y32[o] = v;
+#endif
+        }
+    }
+}
+#endif

@@ -8,7 +8,7 @@ using ChipKit.Models.Tflite;
 namespace ChipKit.Cli;
 
 /// <summary>
-/// `chipkit infer MODEL [--device cpu|ref] [--input FILE] [--output FILE] [--runs N] [--layers]`: runs a TFLite int8
+/// `chipkit infer MODEL [--device cpu|ref|opencl:P.D|npu:M] [--input FILE] [--output FILE] [--runs N] [--layers]`: runs a TFLite int8
 /// model with TFLite Micro's integer semantics, checks the device's output against the scalar reference interpreter
 /// (bit-exact), prints the top classes (or the output) and the measured latency.
 /// </summary>
@@ -17,7 +17,7 @@ internal static class InferCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var model = new Argument<string>("MODEL") { Description = "A .tflite file, a built-in MLPerf Tiny model (ic01, ic02, kws01, vww01, ad01, sww01) or a quantised .onnx model." };
-        var device = new Option<string>("--device", "-d") { Description = "cpu (SIMD fast paths), ref (scalar reference interpreter) or npu:MODULE[@POINT] (a modeled accelerator: outputs from the cpu kernels, cycles and energy modeled).", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device", "-d") { Description = "cpu (SIMD fast paths), ref (scalar reference interpreter), opencl:P.D (the model as a chain of OpenCL C kernels, timed by device events) or npu:MODULE[@POINT] (a modeled accelerator: outputs from the cpu kernels, cycles and energy modeled).", DefaultValueFactory = _ => "cpu" };
         var input = new Option<string?>("--input", "-i") { Description = "The input: a .npy file (int8, uint8 or float32, quantised with the input's scale and zero point) or raw int8 bytes of the input tensor (default: the model's bundled sample)." };
         var output = new Option<string?>("--output", "-o") { Description = "Write the raw bytes of the output tensor here." };
         var runs = new Option<int>("--runs", "-n") { Description = "Timed inferences (after an untimed warm-up of at least 5 runs and 100 ms).", DefaultValueFactory = _ => 20 };
@@ -53,9 +53,17 @@ internal static class InferCommand
                 return ChipKit.Models.Onnx.OnnxInfer.Run(pr.GetValue(model)!, dev, pr.GetValue(input), pr.GetValue(output), count, pr.GetValue(layers), stdout, stderr, kernelsDevice);
             }
 
-            if (dev is not ("cpu" or "ref") && !dev.StartsWith(ChipKit.Accel.NpuDevice.Prefix, StringComparison.Ordinal))
+            // a device with its own model executor (opencl:P.D): the whole model as a chain of the device's kernels
+            using ChipKit.Core.Devices.IDevice? modelDevice = dev is "cpu" or "ref" || dev.StartsWith(ChipKit.Accel.NpuDevice.Prefix, StringComparison.Ordinal)
+                ? null : Backends.Registry.Open(dev, new ChipKit.Harness.Devices.DeviceOptions(1))[0];
+            if (modelDevice is not null && !modelDevice.Info.Available)
             {
-                throw new ChipKitInputException($"--device '{dev}': infer runs on cpu, ref or npu:MODULE[@POINT] (e.g. npu:edge-int8-16x16)");
+                throw new ChipKitInputException($"--device '{dev}': unavailable: {modelDevice.Info.Reason}");
+            }
+
+            if (modelDevice is not null and not ITfliteModelDevice)
+            {
+                throw new ChipKitInputException($"--device '{dev}': infer runs on cpu, ref, npu:MODULE[@POINT] (e.g. npu:edge-int8-16x16) or opencl:P.D");
             }
 
             // a modeled accelerator: opened now so a bad module or operating point is bad input before anything runs
@@ -75,7 +83,7 @@ internal static class InferCommand
 
             (string path, MlperfTiny.Entry? entry) = MlperfTiny.Resolve(pr.GetValue(model)!);
             TfliteModel m = TfliteReader.Load(path);
-            var interp = new Interpreter(m, fast: dev != "ref");
+            var interp = new Interpreter(m, fast: dev != "ref" && modelDevice is null);
             TfliteTensor inT = m.Input, outT = m.Output;
             int inBytes = interp.Input.Length;
             string? inFile = pr.GetValue(input);
@@ -118,20 +126,42 @@ internal static class InferCommand
             }
 
             System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(x).CopyTo(interp.Input);
-            interp.Invoke();
-            byte[] y = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, byte>(interp.Output).ToArray();
+            ChipKit.Core.Devices.IKernel? created;
+            try
+            {
+                created = (modelDevice as ITfliteModelDevice)?.CreateModelKernel(m);
+            }
+            catch (NotSupportedException e)
+            {
+                throw new ChipKitInputException($"--device '{dev}': {e.Message}", e);
+            }
+
+            using ChipKit.Core.Devices.IKernel? deviceKernel = created;
+            ModelData? deviceData = null;
+            if (deviceKernel is not null)
+            {
+                deviceData = new ModelData(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(x).ToArray(), interp.Output.Length, inputNote);
+                deviceKernel.Prepare(deviceData);
+                deviceKernel.Run();
+            }
+            else
+            {
+                interp.Invoke();
+            }
+
+            byte[] y = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, byte>(deviceData is null ? interp.Output : deviceData.Output).ToArray();
 
             // verify against the scalar reference interpreter (the oracle of TFLite Micro's semantics)
             string verified = "is the reference";
-            if (interp.Fast)
+            if (interp.Fast || deviceKernel is not null)
             {
                 var oracle = new Interpreter(m, fast: false);
                 System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(x).CopyTo(oracle.Input);
                 oracle.Invoke();
-                int diff = oracle.Output.SequenceEqual(interp.Output) ? -1 : Enumerable.Range(0, y.Length).First(i => oracle.Output[i] != interp.Output[i]);
+                int diff = Enumerable.Range(0, y.Length).FirstOrDefault(i => oracle.Output[i] != (sbyte)y[i], -1);
                 if (diff >= 0)
                 {
-                    stderr.WriteLine($"FAILED: output element {diff} is {interp.Output[diff]}, the reference interpreter gives {oracle.Output[diff]}");
+                    stderr.WriteLine($"FAILED: output element {diff} is {(sbyte)y[diff]}, the reference interpreter gives {oracle.Output[diff]}");
                     return CliApp.ExitFailed;
                 }
 
@@ -140,7 +170,26 @@ internal static class InferCommand
 
             // warm-up (JIT tier-up, caches): at least 5 runs and 100 ms, untimed; a modeled device is not timed
             var times = new double[npu is null ? n : 0];
-            if (npu is null)
+            double[] deviceTimes = new double[deviceKernel is null ? 0 : n];
+            if (deviceKernel is ChipKit.Core.Devices.IDeviceTimedKernel timed)
+            {
+                long w0 = Stopwatch.GetTimestamp();
+                for (int r = 0; r < 5 || Stopwatch.GetElapsedTime(w0).TotalMilliseconds < 100; r++)
+                {
+                    timed.Run();
+                }
+
+                for (int r = 0; r < n; r++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    deviceTimes[r] = timed.RunTimed() * 1e3;
+                    times[r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+
+                Array.Sort(times);
+                Array.Sort(deviceTimes);
+            }
+            else if (npu is null)
             {
                 long w0 = Stopwatch.GetTimestamp();
                 for (int r = 0; r < 5 || Stopwatch.GetElapsedTime(w0).TotalMilliseconds < 100; r++)
@@ -192,6 +241,22 @@ internal static class InferCommand
             if (npu is not null)
             {
                 PrintModeled(m, npu, pr.GetValue(layers), stdout);
+                return CliApp.ExitOk;
+            }
+
+            if (deviceKernel is not null)
+            {
+                stdout.WriteLine($"kernel: {deviceKernel.Name} on {modelDevice!.Info.Id} ({modelDevice.Info.Name}); input uploaded once, output read back once per inference");
+                stdout.WriteLine($"latency on {dev} (device events, sum of the kernels of one inference, {n} runs): p50 {deviceTimes[n / 2].ToString("0.000", ci)} ms, min {deviceTimes[0].ToString("0.000", ci)} ms, p90 {deviceTimes[Math.Min(n - 1, n * 9 / 10)].ToString("0.000", ci)} ms");
+                stdout.WriteLine($"latency on {dev} (wall clock incl. transfers and launches, {n} runs): p50 {times[n / 2].ToString("0.000", ci)} ms, min {times[0].ToString("0.000", ci)} ms");
+                if (pr.GetValue(layers) && deviceKernel is IModelLayerTimes lt)
+                {
+                    foreach ((int i, string op, double sec) in lt.LastLayerSeconds)
+                    {
+                        stdout.WriteLine($"  {i,3} {op,-18} {(sec * 1e3).ToString("0.0000", ci),9} ms  (device events, last run; RESHAPE is no launch)");
+                    }
+                }
+
                 return CliApp.ExitOk;
             }
 

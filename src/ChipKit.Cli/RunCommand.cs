@@ -37,7 +37,7 @@ internal static class RunCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the generated operands.", DefaultValueFactory = _ => 42 };
         var output = new Option<string?>("--out", "-o") { Description = "Results file to write. Default: results/chipkit-YYYYMMDD-HHMMSS.json.", HelpName = "FILE" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Do not print progress lines on stderr." };
-        var kernels = new Option<string?>("--kernels") { Description = "OpenCL C sources to use instead of the built-in kernels/ (same layout and entry points: gemm/, conv/, quant/, common/).", HelpName = "DIR" };
+        var kernels = new Option<string?>("--kernels") { Description = "OpenCL C sources to use instead of the built-in kernels/ (same layout and entry points: gemm/, conv/, quant/, tflite/, common/).", HelpName = "DIR" };
         var timeout = new Option<string>("--timeout") { Description = "Longest one workload may take on one device (10m, 90s); past it the result fails and the device is not used again. 0 = no limit.", DefaultValueFactory = _ => "10m", HelpName = "TIME" };
         var resume = new Option<string?>("--resume") { Description = "Continue an interrupted run: the results file it was writing. Runs what is missing, with the same workloads, devices and settings, and appends to that file.", HelpName = "FILE" };
         var memoryLimit = new Option<string?>("--memory-limit") { Description = "Refuse workloads needing more memory than this (bytes, or 512M, 8G). Default: half the memory available.", HelpName = "SIZE" };

@@ -24,7 +24,8 @@ public sealed class ModelData(sbyte[] input, int outputBytes, string inputNote) 
 /// Invoke, copy the output out). The oracle is the scalar <c>ref</c> interpreter; every device's output must equal it
 /// bit for bit. Kernels: <c>ref</c> (the scalar interpreter), <c>cpu</c> (the SIMD fast paths, one thread) and
 /// <c>npu:*</c> modules with int8 MACs (outputs computed by the cpu interpreter, time and energy from
-/// <see cref="ModelCost"/>). The input is the bundled sample's first input where the model has one, otherwise
+/// <see cref="ModelCost"/>) and devices that implement <see cref="ITfliteModelDevice"/> (OpenCL: the model as a chain
+/// of OpenCL C kernels, timed by device events). The input is the bundled sample's first input where the model has one, otherwise
 /// deterministic random int8 values from the run's seed.
 /// </summary>
 public sealed class ModelWorkload : Workload, IDeviceAwareWorkload
@@ -175,6 +176,12 @@ public sealed class ModelWorkload : Workload, IDeviceAwareWorkload
             ModelCostResult cost = NpuModelCost.Evaluate(Model, npu.Module, npu.Point);
             var modeled = new ModeledCost(cost.Seconds, cost.Cycles, cost.Joules, cost.EnergyJ);
             return new NpuModelKernel($"npu.{npu.Module.Dataflow.ToString().ToLowerInvariant()}.tflite-int8(cpu.tflite.int8.simd)", Model, modeled);
+        }
+
+        if (device is ITfliteModelDevice modelDevice)
+        {
+            // a backend with its own model executor (opencl:P.D): the whole network as a chain of its kernels
+            return modelDevice.CreateModelKernel(Model);
         }
 
         return device.Info.Id switch

@@ -26,10 +26,16 @@ internal static class ClKernels
             ]),
             ["qgemm"] = new KernelList(
             [
+                new KernelEntry($"opencl.qgemm.dot4.r{i32.RM}x{i32.RN}{requant}",
+                    wl => wl is QGemmWorkload && ClIntDot.FromEnvironment(d.Desc) != ClIntDotMode.Off,
+                    wl => new ClQGemmDotKernel(d, ((QGemmWorkload)wl).Desc, i32, ClIntDot.FromEnvironment(d.Desc))),
                 new KernelEntry($"opencl.qgemm.tiled.{i32}{requant}", wl => wl is QGemmWorkload, wl => new ClQGemmKernel(d, ((QGemmWorkload)wl).Desc, i32)),
             ]),
             ["qconv"] = new KernelList(
             [
+                new KernelEntry($"opencl.qconv.dot4.r{i32.RM}x{i32.RN}{requant}",
+                    wl => wl is QConvWorkload && ClIntDot.FromEnvironment(d.Desc) != ClIntDotMode.Off,
+                    wl => new ClQConvDotKernel(d, ((QConvWorkload)wl).Desc, i32, ClIntDot.FromEnvironment(d.Desc))),
                 new KernelEntry($"opencl.qconv.igemm.{i32}{requant}", wl => wl is QConvWorkload, wl => new ClQConvKernel(d, ((QConvWorkload)wl).Desc, i32)),
             ]),
         };
@@ -304,6 +310,118 @@ internal sealed class ClQGemmKernel : ClKernelBase, IStreamingKernel
     }
 }
 
+/// <summary>
+/// Quantised GEMM, dot-product form: kernels/quant/qgemm.cl built with -DCHIPKIT_INTDOT (1 emulated, 2 the device's
+/// cl_khr_integer_dot_product builtins). Stages qgemm_pack_a4 and qgemm_pack_b4 pack A rows and B columns into
+/// 4-aligned K-major runs and compute the row and column sums; qgemm_dot accumulates raw 4-element dot products and
+/// corrects the zero points with those sums. All three are timed.
+/// </summary>
+internal sealed class ClQGemmDotKernel : ClKernelBase, IStreamingKernel
+{
+    private readonly QGemmDesc _d;
+    private readonly ClTiling _t;
+    private readonly bool _hostRequant;
+    private readonly nint _packA, _packB;
+    private ClStage[] _stages = [];
+    private QGemmData? _data;
+    private nint _y, _a;
+    private double[] _mult = [];
+    private int[] _acc = [];
+
+    public ClQGemmDotKernel(OpenClDevice device, QGemmDesc d, ClTiling t, ClIntDotMode mode)
+        : base(device, KernelName(device, t, mode), "quant/qgemm.cl", "qgemm_dot",
+            $"{t.Defines} -DCHIPKIT_INTDOT={(mode == ClIntDotMode.Native ? 2 : 1)} -DA_SIGNED={(d.AType == DataType.S8 ? 1 : 0)} -DB_SIGNED={(d.BType == DataType.S8 ? 1 : 0)}{ClKernels.Fp64Define(device)}")
+    {
+        if (mode == ClIntDotMode.Off)
+        {
+            throw new ArgumentException("the dot-product kernel needs mode Native or Emulated", nameof(mode));
+        }
+
+        _d = d;
+        _t = t;
+        _hostRequant = d.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
+        _packA = CreateStageKernel("qgemm_pack_a4");
+        _packB = CreateStageKernel("qgemm_pack_b4");
+    }
+
+    private static string KernelName(OpenClDevice device, ClTiling t, ClIntDotMode mode) =>
+        $"opencl.qgemm.dot4.{(mode == ClIntDotMode.Native ? "native" : "emulated")}.r{t.RM}x{t.RN}{(device.Desc.HasFp64 ? "" : ".hostrequant")}";
+
+    protected override IReadOnlyList<ClStage> Stages => _stages;
+
+    public override void Prepare(OpData data)
+    {
+        var q = (QGemmData)data;
+        ReleaseBuffers();
+        _data = q;
+        bool outQ = _d.Output == QuantOutput.Quantized && !_hostRequant;
+        _mult = QuantArgs.Multipliers(_d.AQuant, _d.BQuant, _d.YQuant, _d.N);
+        _acc = _hostRequant ? new int[(long)_d.M * _d.N] : [];
+        long k4 = (_d.K + 3L) / 4 * 4;
+        nint y8 = outQ ? Buffer((long)_d.M * _d.N) : Buffer(16);
+        nint y32 = outQ ? Buffer(16) : Buffer(4L * _d.M * _d.N);
+        _y = outQ ? y8 : y32;
+        _a = Upload<byte>(q.A);
+        nint b = Upload<byte>(q.B);
+        nint ap = Buffer(_d.M * k4), bp = Buffer(_d.N * k4), rowsum = Buffer(4L * _d.M), colsum = Buffer(4L * _d.N);
+        StageArg(_packA, 0, _d.M);
+        StageArg(_packA, 1, _d.K);
+        StageArgBuffer(_packA, 2, _a);
+        StageArgBuffer(_packA, 3, ap);
+        StageArgBuffer(_packA, 4, rowsum);
+        StageArg(_packB, 0, _d.N);
+        StageArg(_packB, 1, _d.K);
+        StageArgBuffer(_packB, 2, b);
+        StageArgBuffer(_packB, 3, bp);
+        StageArgBuffer(_packB, 4, colsum);
+        _stages =
+        [
+            new ClStage(_packA, [(nuint)_d.M], null),
+            new ClStage(_packB, [(nuint)_d.N], null),
+        ];
+        Arg(0, _d.M);
+        Arg(1, _d.N);
+        Arg(2, _d.K);
+        ArgBuffer(3, ap);
+        ArgBuffer(4, rowsum);
+        Arg(5, _d.AQuant.ZeroPoint(0));
+        ArgBuffer(6, bp);
+        ArgBuffer(7, colsum);
+        ArgBuffer(8, Upload<int>(QuantArgs.ZeroPoints(_d.BQuant, _d.N)));
+        Arg(9, outQ ? 1 : 0);
+        ArgBuffer(10, Upload<double>(_mult));
+        Arg(11, _d.YQuant?.ZeroPoint(0) ?? 0);
+        Arg(12, _d.Output == QuantOutput.Quantized ? _d.YType.MinValue() : 0);
+        Arg(13, _d.Output == QuantOutput.Quantized ? _d.YType.MaxValue() : 0);
+        ArgBuffer(14, y8);
+        ArgBuffer(15, y32);
+    }
+
+    public void UploadInputs() => Rewrite<byte>(_a, _data!.A);
+
+    protected override (nuint[] Global, nuint[]? Local) Range =>
+        ([(nuint)((_d.N + _t.RN - 1) / _t.RN), (nuint)((_d.M + _t.RM - 1) / _t.RM)], null);
+
+    protected override void ReadBack()
+    {
+        QGemmData q = _data!;
+        if (_hostRequant)
+        {
+            Download<int>(_y, _acc);
+            int n = _d.N;
+            QuantArgs.HostRequantize(_acc, q.Y8!, i => (int)(i % n), _mult, _d.YQuant!, _d.YType);
+        }
+        else if (q.Y32 is not null)
+        {
+            Download<int>(_y, q.Y32);
+        }
+        else
+        {
+            Download<byte>(_y, q.Y8!);
+        }
+    }
+}
+
 /// <summary>Quantised conv: kernels/quant/qconv.cl, entry qconv_igemm.</summary>
 internal sealed class ClQConvKernel : ClKernelBase, IStreamingKernel
 {
@@ -365,6 +483,141 @@ internal sealed class ClQConvKernel : ClKernelBase, IStreamingKernel
     public void UploadInputs() => Rewrite<byte>(_x, _data!.X);
 
     protected override (nuint[] Global, nuint[]? Local) Range => ConvArgs.IgemmRange(_q.Conv, _t);
+
+    protected override void ReadBack()
+    {
+        QConvData x = _data!;
+        if (_hostRequant)
+        {
+            Download<int>(_y, _acc);
+            Conv2dDesc c = _q.Conv;
+            long pq = (long)c.P * c.Q;
+            Func<long, int> channelOf = c.Layout == TensorLayout.Nhwc ? i => (int)(i % c.K) : i => (int)(i / pq % c.K);
+            QuantArgs.HostRequantize(_acc, x.Y8!, channelOf, _mult, _q.YQuant!, _q.YType);
+        }
+        else if (x.Y32 is not null)
+        {
+            Download<int>(_y, x.Y32);
+        }
+        else
+        {
+            Download<byte>(_y, x.Y8!);
+        }
+    }
+}
+
+/// <summary>
+/// Quantised conv, dot-product form: kernels/quant/qconv.cl built with -DCHIPKIT_INTDOT. Stages qconv_pack_x4 (the
+/// im2col of each group, out-of-image taps holding x_zp, with per-pixel sums) and qconv_pack_w4 (weights padded to
+/// 4-aligned rows, with per-channel sums); qconv_dot accumulates raw 4-element dot products and corrects the zero
+/// points with those sums. All three are timed.
+/// </summary>
+internal sealed class ClQConvDotKernel : ClKernelBase, IStreamingKernel
+{
+    private readonly QConv2dDesc _q;
+    private readonly ClTiling _t;
+    private readonly bool _hostRequant;
+    private readonly nint _packX, _packW;
+    private ClStage[] _stages = [];
+    private QConvData? _data;
+    private nint _y, _x;
+    private double[] _mult = [];
+    private int[] _acc = [];
+
+    public ClQConvDotKernel(OpenClDevice device, QConv2dDesc q, ClTiling t, ClIntDotMode mode)
+        : base(device, KernelName(device, t, mode), "quant/qconv.cl", "qconv_dot",
+            $"{t.Defines} -DNHWC={(q.Conv.Layout == TensorLayout.Nhwc ? 1 : 0)} -DCHIPKIT_INTDOT={(mode == ClIntDotMode.Native ? 2 : 1)} " +
+            $"-DX_SIGNED={(q.XType == DataType.S8 ? 1 : 0)} -DW_SIGNED={(q.WType == DataType.S8 ? 1 : 0)}{ClKernels.Fp64Define(device)}")
+    {
+        if (mode == ClIntDotMode.Off)
+        {
+            throw new ArgumentException("the dot-product kernel needs mode Native or Emulated", nameof(mode));
+        }
+
+        _q = q;
+        _t = t;
+        _hostRequant = q.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
+        _packX = CreateStageKernel("qconv_pack_x4");
+        _packW = CreateStageKernel("qconv_pack_w4");
+    }
+
+    private static string KernelName(OpenClDevice device, ClTiling t, ClIntDotMode mode) =>
+        $"opencl.qconv.dot4.{(mode == ClIntDotMode.Native ? "native" : "emulated")}.r{t.RM}x{t.RN}{(device.Desc.HasFp64 ? "" : ".hostrequant")}";
+
+    protected override IReadOnlyList<ClStage> Stages => _stages;
+
+    public override void Prepare(OpData data)
+    {
+        var x = (QConvData)data;
+        ReleaseBuffers();
+        _data = x;
+        Conv2dDesc c = _q.Conv;
+        bool outQ = _q.Output == QuantOutput.Quantized && !_hostRequant;
+        _mult = QuantArgs.Multipliers(_q.XQuant, _q.WQuant, _q.YQuant, c.K);
+        _acc = _hostRequant ? new int[c.OutputElements] : [];
+        int gk = c.C / c.Groups * c.R * c.S;
+        long gk4 = (gk + 3L) / 4 * 4, npq = (long)c.N * c.P * c.Q;
+        nint y8 = outQ ? Buffer(c.OutputElements) : Buffer(16);
+        nint y32 = outQ ? Buffer(16) : Buffer(4L * c.OutputElements);
+        _y = outQ ? y8 : y32;
+        _x = Upload<byte>(x.X);
+        nint w = Upload<byte>(x.W);
+        nint xp = Buffer(c.Groups * npq * gk4), xsum = Buffer(4L * c.Groups * npq), wp = Buffer(c.K * gk4), wsum = Buffer(4L * c.K);
+        int[] geo = [c.N, c.C, c.H, c.W, c.R, c.S, c.P, c.Q, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW, c.Groups];
+        for (uint i = 0; i < geo.Length; i++)
+        {
+            StageArg(_packX, i, geo[i]);
+        }
+
+        StageArgBuffer(_packX, 15, _x);
+        StageArg(_packX, 16, _q.XQuant.ZeroPoint(0));
+        StageArgBuffer(_packX, 17, xp);
+        StageArgBuffer(_packX, 18, xsum);
+        StageArg(_packW, 0, c.K);
+        StageArg(_packW, 1, gk);
+        StageArgBuffer(_packW, 2, w);
+        StageArgBuffer(_packW, 3, wp);
+        StageArgBuffer(_packW, 4, wsum);
+        _stages =
+        [
+            new ClStage(_packX, [(nuint)npq, (nuint)c.Groups], null),
+            new ClStage(_packW, [(nuint)c.K], null),
+        ];
+        int[] args = [c.N, c.C, c.K, c.R, c.S, c.P, c.Q, c.Groups];
+        for (uint i = 0; i < args.Length; i++)
+        {
+            Arg(i, args[i]);
+        }
+
+        ArgBuffer(8, xp);
+        ArgBuffer(9, xsum);
+        Arg(10, _q.XQuant.ZeroPoint(0));
+        ArgBuffer(11, wp);
+        ArgBuffer(12, wsum);
+        ArgBuffer(13, Upload<int>(QuantArgs.ZeroPoints(_q.WQuant, c.K)));
+        bool bias = _q.HasBias && x.Bias is not null;
+        ArgBuffer(14, bias ? Upload<int>(x.Bias) : Buffer(16));
+        Arg(15, bias ? 1 : 0);
+        Arg(16, outQ ? 1 : 0);
+        ArgBuffer(17, Upload<double>(_mult));
+        Arg(18, _q.YQuant?.ZeroPoint(0) ?? 0);
+        Arg(19, _q.Output == QuantOutput.Quantized ? _q.YType.MinValue() : 0);
+        Arg(20, _q.Output == QuantOutput.Quantized ? _q.YType.MaxValue() : 0);
+        ArgBuffer(21, y8);
+        ArgBuffer(22, y32);
+    }
+
+    public void UploadInputs() => Rewrite<byte>(_x, _data!.X);
+
+    protected override (nuint[] Global, nuint[]? Local) Range
+    {
+        get
+        {
+            Conv2dDesc c = _q.Conv;
+            long npq = (long)c.N * c.P * c.Q;
+            return ([(nuint)((npq + _t.RN - 1) / _t.RN), (nuint)((c.Kg + _t.RM - 1) / _t.RM), (nuint)c.Groups], null);
+        }
+    }
 
     protected override void ReadBack()
     {

@@ -10,7 +10,7 @@ public sealed record ClSource(string File, string DisplayPath, string Text, bool
 
 /// <summary>
 /// Where the OpenCL C sources come from: the copies of kernels/ embedded in this assembly, or a directory the user
-/// passed with --kernels (same layout: gemm/, conv/, quant/, common/; a file missing there is taken from the embedded
+/// passed with --kernels (same layout: gemm/, conv/, quant/, tflite/, common/; a file missing there is taken from the embedded
 /// set, and kernels built from the user's files carry ".user" in their names).
 /// </summary>
 public sealed class KernelSources
@@ -31,7 +31,7 @@ public sealed class KernelSources
     {
         if (!System.IO.Directory.Exists(dir))
         {
-            throw new ChipKitInputException($"--kernels '{dir}': not a directory (expected a folder laid out like kernels/: gemm/, conv/, quant/, common/)");
+            throw new ChipKitInputException($"--kernels '{dir}': not a directory (expected a folder laid out like kernels/: gemm/, conv/, quant/, tflite/, common/)");
         }
 
         return new KernelSources(Path.GetFullPath(dir));

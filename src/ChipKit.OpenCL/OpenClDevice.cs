@@ -44,7 +44,7 @@ public sealed class OpenClBuildException : Exception
 /// binary instead of compiling the source again.
 /// Times are device-event times (CL_PROFILING_COMMAND_END - START of the kernels of a run).
 /// </summary>
-public sealed unsafe class OpenClDevice : IDevice
+public sealed unsafe class OpenClDevice : IDevice, ChipKit.Models.ITfliteModelDevice
 {
     private readonly Dictionary<string, nint> _programs = [];
     private readonly Dictionary<string, KernelList> _lists;
@@ -105,6 +105,9 @@ public sealed unsafe class OpenClDevice : IDevice
         ArgumentNullException.ThrowIfNull(workload);
         return _lists.TryGetValue(workload.Op, out KernelList? list) ? list.Create(workload) : null;
     }
+
+    /// <summary>A whole int8 TFLite model as a chain of kernels/tflite/tflm.cl launches (<see cref="ClModelKernel"/>).</summary>
+    public IKernel CreateModelKernel(ChipKit.Models.Tflite.TfliteModel model) => new ClModelKernel(this, model);
 
     /// <summary>The built program of a kernel file with these options (cached); throws <see cref="OpenClBuildException"/>.</summary>
     internal nint Program(ClSource source, string options)

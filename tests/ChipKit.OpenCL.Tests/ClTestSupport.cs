@@ -36,14 +36,14 @@ internal static class ClTestSupport
     /// <summary>Runs the workload on every OpenCL device (prepare, run, verify, poison, run again, verify again).</summary>
     public static void CheckAll(string spec, int seed = 1) => CheckWorkload(WorkloadSpec.Parse(spec), seed);
 
-    public static void CheckWorkload(Workload wl, int seed)
+    public static void CheckWorkload(Workload wl, int seed, Func<IDevice, IKernel?>? kernelFor = null)
     {
         string spec = wl.Spec;
         OpData data = wl.CreateData(seed);
         Expected expected = wl.ComputeReference(data);
         foreach (IDevice d in Devices)
         {
-            using IKernel kernel = d.CreateKernel(wl) ?? throw new AssertionException($"{d.Info.Id} has no kernel for {spec}");
+            using IKernel kernel = (kernelFor is null ? d.CreateKernel(wl) : kernelFor(d)) ?? throw new AssertionException($"{d.Info.Id} has no kernel for {spec}");
             wl.PoisonOutput(data);
             kernel.Prepare(data);
             kernel.Run();

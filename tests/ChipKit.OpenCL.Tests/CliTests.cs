@@ -135,4 +135,45 @@ public class CliTests
         using var reader = new StreamReader(s);
         return reader.ReadToEnd();
     }
+
+    [Test]
+    public void The_mlperf_tiny_suite_runs_on_opencl_verified_bit_exact_against_ref()
+    {
+        _ = ClTestSupport.Devices;
+        string dir = TempDir();
+        try
+        {
+            string outFile = Path.Combine(dir, "r.json");
+            (int code, string stdout, string stderr) = Chipkit(null, "run", "--suite", "mlperf-tiny", "--device", "opencl:0.0,ref", "--compare", "ref",
+                "--min-time", "0", "--min-samples", "1", "--warmup", "0", "--quiet", "--out", outFile);
+            string log = stdout + stderr;
+            Assert.That(code, Is.Zero, log);
+            ResultsDocument doc = ResultsFile.Read(outFile);
+            List<ResultRecord> cl = doc.Results.Where(r => r.Device == "opencl:0.0").ToList();
+            Assert.That(cl.Select(r => r.Workload), Is.EquivalentTo(new[] { "model:ic01", "model:ic02", "model:kws01", "model:vww01", "model:ad01", "model:sww01" }), log);
+            foreach (ResultRecord r in cl)
+            {
+                Assert.That(r.Status, Is.EqualTo("ok"), $"{r.Workload}: {r.Message}");
+                Assert.That(r.Verified, Is.True, r.Workload);
+                Assert.That(r.Kernel, Does.StartWith("opencl.tflite.int8."), r.Workload);
+                Assert.That(r.TimeSource, Is.EqualTo("device-events"), r.Workload);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Test]
+    public void Infer_kws01_on_opencl_prints_the_classes_verified_against_ref()
+    {
+        _ = ClTestSupport.Devices;
+        (int code, string stdout, string stderr) = Chipkit(null, "infer", "kws01", "--device", "opencl:0.0", "--runs", "3", "--layers");
+        Assert.That(code, Is.Zero, stdout + stderr);
+        Assert.That(stdout, Does.Contain("bit-exact with the ref interpreter"));
+        Assert.That(stdout, Does.Contain("class  5 on"), "the bundled KWS sample is the word 'on'");
+        Assert.That(stdout, Does.Contain("opencl.tflite.int8.").And.Contain("device events"));
+        Assert.That(stdout, Does.Contain("SOFTMAX"), "--layers lists every launch");
+    }
 }

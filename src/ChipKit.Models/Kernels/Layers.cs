@@ -134,6 +134,17 @@ public sealed class ConvLayer : Layer
     public IReadOnlyList<int> Shifts => _shift;
     public Window Geometry => _g;
 
+    /// <summary>The int8 weights as the model stores them: conv [OC, KH, KW, C], depthwise [KH, KW, OC], FC [OC, K].</summary>
+    public ReadOnlySpan<sbyte> Weights => _w;
+
+    /// <summary>The int32 bias per output channel (zeros when the model has none).</summary>
+    public ReadOnlySpan<int> Bias => _bias;
+
+    public int InputZeroPoint => _inZp;
+    public int OutputZeroPoint => _outZp;
+    public int ActivationMin => _actMin;
+    public int ActivationMax => _actMax;
+
     public override void Run(byte[] arena, bool fast)
     {
         Span<sbyte> x = S8(arena, In);
@@ -263,6 +274,9 @@ public sealed class AddLayer(TfliteOperator op, Slot in1, Slot in2, Slot output,
     public (int M, int S) Input1Multiplier => m1;
     public (int M, int S) Input2Multiplier => m2;
     public (int M, int S) OutputMultiplier => mOut;
+    public (int Input1, int Input2, int Output) ZeroPoints => (zp1, zp2, zpOut);
+    public int ActivationMin => actMin;
+    public int ActivationMax => actMax;
 
     public override bool HasFastPath => true;
 
@@ -289,6 +303,9 @@ public sealed class AddLayer(TfliteOperator op, Slot in1, Slot in2, Slot output,
 public sealed class PoolLayer(TfliteOperator op, Slot input, Slot output, Window g, bool average, int actMin, int actMax) : Layer(op, input, output)
 {
     public Window Geometry => g;
+    public bool Average => average;
+    public int ActivationMin => actMin;
+    public int ActivationMax => actMax;
 
     private readonly int[] _sums = new int[g.C];
 
@@ -363,6 +380,9 @@ public sealed class SoftmaxLayer(TfliteOperator op, Slot input, Slot output, int
     public int InputMultiplier => inputMultiplier;
     public int InputLeftShift => inputLeftShift;
     public int DiffMin => diffMin;
+
+    /// <summary>Elements per row (the last dimension).</summary>
+    public int Depth => depth;
 
     public override void Run(byte[] arena, bool fast)
     {
