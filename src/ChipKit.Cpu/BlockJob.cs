@@ -8,9 +8,11 @@ internal interface IBlockEngine<TCall, TScratch>
 }
 
 /// <summary>
-/// A GEMM call split into <c>parts</c> strips of whole register tiles (MR rows or NR columns), one per worker.
-/// One job object per engine is reused (no allocation per Run); a second caller running the same engine at the
-/// same time runs its parts on its own thread with a job of its own.
+/// A GEMM call split into strips of whole register tiles (MR rows or NR columns) run by <c>parts</c> workers.
+/// With <c>chunks</c> = parts each worker runs one fixed strip; with more chunks than parts the strips are claimed
+/// dynamically (one atomic increment each), so a worker the OS delays runs fewer of them instead of holding up the
+/// region. One job object per engine is reused (no allocation per Run); a second caller running the same engine at
+/// the same time runs its parts on its own thread with a job of its own.
 /// </summary>
 internal sealed class BlockJob<TCall, TScratch>(IBlockEngine<TCall, TScratch> owner, int mr, int nr) : IParallelJob
     where TCall : struct
@@ -18,18 +20,19 @@ internal sealed class BlockJob<TCall, TScratch>(IBlockEngine<TCall, TScratch> ow
 {
     private TCall _c;
     private TScratch? _scratch;
-    private int _parts, _m, _n;
+    private int _parts, _chunks, _m, _n, _next;
     private bool _splitN;
 
     /// <summary>Runs the parts of one call on the worker pool, through <paramref name="cached"/> when it is free.</summary>
     public static void Run(ref BlockJob<TCall, TScratch>? cached, IBlockEngine<TCall, TScratch> owner, int mr, int nr,
-        in TCall c, TScratch scratch, int m, int n, int parts, bool splitN)
+        in TCall c, TScratch scratch, int m, int n, int parts, bool splitN, int chunks = 0)
     {
+        chunks = Math.Max(chunks, parts);
         BlockJob<TCall, TScratch> job = cached ??= new BlockJob<TCall, TScratch>(owner, mr, nr);
         if (!Monitor.TryEnter(job))
         {
             // Another thread is running this engine: run these parts on this thread with their own state.
-            BlockJob<TCall, TScratch> own = new BlockJob<TCall, TScratch>(owner, mr, nr).Set(c, scratch, m, n, parts, splitN);
+            BlockJob<TCall, TScratch> own = new BlockJob<TCall, TScratch>(owner, mr, nr).Set(c, scratch, m, n, parts, splitN, chunks);
             for (int t = 0; t < parts; t++)
             {
                 own.Execute(t);
@@ -40,7 +43,7 @@ internal sealed class BlockJob<TCall, TScratch>(IBlockEngine<TCall, TScratch> ow
 
         try
         {
-            job.Set(c, scratch, m, n, parts, splitN);
+            job.Set(c, scratch, m, n, parts, splitN, chunks);
             WorkerPool.Run(job, parts);
         }
         finally
@@ -51,8 +54,10 @@ internal sealed class BlockJob<TCall, TScratch>(IBlockEngine<TCall, TScratch> ow
         }
     }
 
-    private BlockJob<TCall, TScratch> Set(in TCall c, TScratch scratch, int m, int n, int parts, bool splitN)
+    private BlockJob<TCall, TScratch> Set(in TCall c, TScratch scratch, int m, int n, int parts, bool splitN, int chunks)
     {
+        _chunks = chunks;
+        _next = 0;
         _c = c;
         _scratch = scratch;
         _m = m;
@@ -62,16 +67,32 @@ internal sealed class BlockJob<TCall, TScratch>(IBlockEngine<TCall, TScratch> ow
         return this;
     }
 
+    /// <summary>Part <paramref name="t"/> (thread slot t of the scratch): its fixed strip, or strips claimed until none is left.</summary>
     public void Execute(int t)
+    {
+        if (_chunks <= _parts)
+        {
+            Strip(t, t, _parts);
+            return;
+        }
+
+        int chunk;
+        while ((chunk = Interlocked.Increment(ref _next) - 1) < _chunks)
+        {
+            Strip(t, chunk, _chunks);
+        }
+    }
+
+    private void Strip(int t, int index, int count)
     {
         if (_splitN)
         {
-            (int n0, int n1) = Sgemm.Range(t, _parts, _n, nr);
+            (int n0, int n1) = Sgemm.Range(index, count, _n, nr);
             owner.Block(_c, _scratch!, t, 0, _m, n0, n1);
         }
         else
         {
-            (int m0, int m1) = Sgemm.Range(t, _parts, _m, mr);
+            (int m0, int m1) = Sgemm.Range(index, count, _m, mr);
             owner.Block(_c, _scratch!, t, m0, m1, 0, _n);
         }
     }

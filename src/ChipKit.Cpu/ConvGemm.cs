@@ -54,18 +54,19 @@ internal sealed class ConvGemmKernel : CpuKernel
         ConvData cd = Bind<ConvData>(data);
         _data = cd;
         Conv2dDesc d = _d;
-        _engine = Sgemm.Create(_width, _blocking);
+        int crs = d.Cg * d.R * d.S;
+        BlockSizes blocks = _blocking ?? SgemmBlocking.ForHost(_width, crs);
         if (_blocking is null && d.Layout == TensorLayout.Nchw && !_pointwise)
         {
             // The B block is packed from the input and consumed right away: keep it in L2 (half of it) rather than
             // the L3-sized panel of a plain GEMM, so the packed slivers are still cache-hot when the micro-kernel
             // reads them.
-            GemmBlocking b = _engine.Blocking;
-            long nc = SimdHost.L2 / 2 / ((long)b.KC * sizeof(float));
-            _engine = Sgemm.Create(_width, new BlockSizes(b.KC, b.MC, (int)Math.Clamp(nc, 4L * b.NR, b.NC)));
+            int nr = Sgemm.NR(_width);
+            long nc = SimdHost.L2 / 2 / ((long)blocks.KC * sizeof(float));
+            blocks = blocks with { NC = (int)Math.Clamp(nc, 4L * nr, Math.Max(4 * nr, blocks.NC)) };
         }
 
-        int crs = d.Cg * d.R * d.S;
+        _engine = Sgemm.Create(_width, blocks);
         _packedW = new float[d.Groups][];
         for (int g = 0; g < d.Groups; g++)
         {
@@ -256,6 +257,12 @@ internal sealed class NchwIm2colPacker : IBPacker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run(float[] dst, long d0, int len, int p, int q, int p0, int kc)
     {
+        if (_sw == 1)
+        {
+            RunStride1(dst, d0, len, p, q, p0, kc);
+            return;
+        }
+
         int nr = _nr, sw = _sw, H = _h, W = _w;
         int hb = (p * _sh) - _pt, wb = (q * sw) - _pl, reach = (len - 1) * sw;
         long rowBase = XBase + ((long)hb * W) + wb;
@@ -324,6 +331,78 @@ internal sealed class NchwIm2colPacker : IBPacker
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> for horizontal stride 1 (the 3x3 stride-1 layers): a tap row inside the input row is one
+    /// contiguous copy (two vectors for a full NR-pixel run), and the in-row range of a tap that touches the padding
+    /// is [max(0, -w), min(len, W - w)), with no division and no span helper per tap.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunStride1(float[] dst, long d0, int len, int p, int q, int p0, int kc)
+    {
+        int nr = _nr, H = _h, W = _w;
+        int hb = (p * _sh) - _pt, wb = q - _pl;
+        long rowBase = XBase + ((long)hb * W) + wb;
+        ref float x0 = ref MemoryMarshal.GetArrayDataReference(_x);
+        ref float o = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), (nint)d0);
+        ref Tap tap = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_taps), p0);
+        bool full8 = Vector256.IsHardwareAccelerated && len == 8, full16 = Vector256.IsHardwareAccelerated && len == 16;
+        for (int t = 0; t < kc; t++, o = ref Unsafe.Add(ref o, nr))
+        {
+            ref Tap tp = ref Unsafe.Add(ref tap, t);
+            int h = hb + tp.Dh, w = wb + tp.Dw;
+            if ((uint)h >= (uint)H)
+            {
+                Zero(ref o, 0, len);
+                continue;
+            }
+
+            ref float s = ref Unsafe.Add(ref x0, (nint)(rowBase + tp.Offset));
+            if (w >= 0 && w + len <= W)
+            {
+                if (full16)
+                {
+                    Vector256.LoadUnsafe(ref s).StoreUnsafe(ref o);
+                    Vector256.LoadUnsafe(ref s, 8).StoreUnsafe(ref o, 8);
+                }
+                else if (full8)
+                {
+                    Vector256.LoadUnsafe(ref s).StoreUnsafe(ref o);
+                }
+                else
+                {
+                    Copy(ref s, ref o, len);
+                }
+
+                continue;
+            }
+
+            // Taps [lo, hi) of the run are inside the row; only those are read.
+            int lo = Math.Min(len, Math.Max(0, -w)), hi = Math.Max(lo, Math.Min(len, W - w));
+            Zero(ref o, 0, lo);
+            Copy(ref Unsafe.Add(ref s, lo), ref Unsafe.Add(ref o, lo), hi - lo);
+            Zero(ref o, hi, len);
+        }
+    }
+
+    /// <summary>dst[i] = 0 for i in [from, to).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(ref float dst, int from, int to)
+    {
+        int i = from;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= to - 8; i += 8)
+            {
+                Vector256<float>.Zero.StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+
+        for (; i < to; i++)
+        {
+            Unsafe.Add(ref dst, i) = 0f;
         }
     }
 

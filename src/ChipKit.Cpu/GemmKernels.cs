@@ -36,7 +36,7 @@ internal sealed class GemmPackedKernel(GemmDesc desc, SimdWidth width, int threa
     {
         GemmData d = Bind<GemmData>(data);
         _data = d;
-        _engine = Sgemm.Create(width, blocking);
+        _engine = Sgemm.Create(width, blocking ?? SgemmBlocking.ForHost(width, desc.K));
         MatF32 a = desc.TransA ? new MatF32(d.A, 0, 1, desc.M) : new MatF32(d.A, 0, desc.K, 1);
         MatF32 b = desc.TransB ? new MatF32(d.B, 0, 1, desc.K) : new MatF32(d.B, 0, desc.N, 1);
         _call = new SgemmCall

@@ -31,6 +31,39 @@ internal readonly record struct GemmBlocking(int MR, int NR, int KC, int MC, int
     }
 }
 
+/// <summary>Cache blocking of the fp32 engines, for a given K.</summary>
+internal static class SgemmBlocking
+{
+    /// <summary>Fewest MR-row slivers an MC block holds, so each B micro-panel fetched from L3 serves that many tiles.</summary>
+    public const int MinSlivers = 8;
+
+    /// <summary>
+    /// KC/MC/NC of the fp32 micro-kernel for inner dimension <paramref name="k"/> (0: unknown). The kernel streams
+    /// both its A sliver (prefetched in software) and its B micro-panel from L2, (MR + NR) * 4 bytes per k step,
+    /// far below L2 bandwidth; so KC need not fit L1. What a larger KC buys is fewer passes over C (each pass loads
+    /// and stores every C tile). So KC is the largest value that still lets an MC x KC block of A of
+    /// <see cref="MinSlivers"/> slivers fill half of L2, and K is cut into equal KC blocks; MC then fills half of L2
+    /// with A, NC half of L3 with B.
+    /// </summary>
+    public static GemmBlocking Derive(int mr, int nr, int k, long l2, long l3)
+    {
+        int kcMax = (int)Math.Clamp(l2 / 2 / ((long)MinSlivers * mr * sizeof(float)), 64, 2048);
+        int kc = k > 0 ? Math.Max(1, (k + ((k + kcMax - 1) / kcMax) - 1) / ((k + kcMax - 1) / kcMax)) : kcMax;
+        int mc = (int)Math.Clamp(l2 / 2 / ((long)kc * sizeof(float)), mr, 4096);
+        mc -= mc % mr;
+        int nc = (int)Math.Clamp(l3 / 2 / ((long)kc * sizeof(float)), nr, 8192);
+        nc -= nc % nr;
+        return new GemmBlocking(mr, nr, kc, mc, nc);
+    }
+
+    /// <summary><see cref="Derive"/> for this host's caches, as the block sizes <see cref="Sgemm.Create"/> takes.</summary>
+    public static BlockSizes ForHost(SimdWidth w, int k)
+    {
+        GemmBlocking b = Derive(Sgemm.MR, Sgemm.NR(w), k, SimdHost.L2, SimdHost.L3);
+        return new BlockSizes(b.KC, b.MC, b.NC);
+    }
+}
+
 /// <summary>Requested KC/MC/NC (MC and NC are rounded down to whole register tiles).</summary>
 internal readonly record struct BlockSizes(int KC, int MC, int NC);
 
@@ -124,6 +157,9 @@ internal static class Sgemm
     /// which fits the 16 ymm registers of AVX2 and leaves room in AVX-512's 32 zmm (BLIS's haswell/zen shape).</summary>
     public const int MR = 6;
 
+    /// <summary>Register tile columns of width <paramref name="w"/>: two vectors.</summary>
+    public static int NR(SimdWidth w) => 2 * (w switch { SimdWidth.V512 => 16, SimdWidth.V256 => 8, SimdWidth.V128 => 4, _ => 1 });
+
     /// <summary>The engine for one width; <paramref name="blocking"/> overrides the cache-derived KC/MC/NC (tests use tiny blocks).</summary>
     public static ISgemm Create(SimdWidth w, BlockSizes? blocking = null) => w switch
     {
@@ -148,7 +184,9 @@ internal static class Sgemm
         // Splitting N lets each thread pack only its own part of B; but with few N tiles (e.g. the 49 output pixels
         // of a 7x7 conv layer: 4 slivers, the last one column wide) the parts can be unbalanced, so split M instead
         // when that gives clearly smaller largest part.
-        if (preferN && nTiles >= threads && (mTiles < threads || Imbalance(n, nr, threads) <= Imbalance(m, mr, threads) + 0.05))
+        // (Pixel strips are claimed dynamically, about round-robin when they are few: 13 tiles of a 14x14 layer
+        // give parts of 7 and 6 tiles, the 7 including the 4-pixel tail.)
+        if (preferN && nTiles >= threads && (mTiles < threads || RoundRobinImbalance(n, nr, threads) <= Imbalance(m, mr, threads) + 0.05))
         {
             return (threads, true);
         }
@@ -159,6 +197,66 @@ internal static class Sgemm
         }
 
         return nTiles >= mTiles ? (Math.Min(threads, nTiles), true) : (Math.Min(threads, mTiles), false);
+    }
+
+    /// <summary>
+    /// Strips the parts of a split GEMM are claimed in (<see cref="BlockJob{TCall, TScratch}"/>): about one cache block
+    /// each (NC columns, or MC rows) but at least four per part where there are enough tiles, a multiple of the parts,
+    /// when a strip costs no extra packing (a pixel strip packs
+    /// only its own B columns; a row strip packs only its own A rows when B is pre-packed); otherwise one per part.
+    /// </summary>
+    public static int Chunks(in SgemmCall call, GemmBlocking bl, int parts, bool splitN)
+    {
+        if (parts <= 1)
+        {
+            return parts;
+        }
+
+        int tiles, perChunk;
+        if (splitN)
+        {
+            tiles = (call.N + bl.NR - 1) / bl.NR;
+            perChunk = Math.Max(1, bl.NC / bl.NR);
+        }
+        else if (call.PackedB is not null)
+        {
+            tiles = (call.M + bl.MR - 1) / bl.MR;
+            perChunk = Math.Max(1, bl.MC / bl.MR);
+        }
+        else
+        {
+            return parts;
+        }
+
+        // At least four strips per part when the tiles allow, so the last strips even out the parts.
+        int chunks = (tiles + perChunk - 1) / perChunk;
+        if (chunks < 4 * parts)
+        {
+            chunks = Math.Min(tiles, 4 * parts);
+        }
+
+        chunks = (chunks + parts - 1) / parts * parts;
+        return Math.Clamp(chunks, parts, Math.Max(parts, tiles));
+    }
+
+    /// <summary>Largest part over the even share when tiles of <paramref name="size"/> (the last one partial) are dealt
+    /// to <paramref name="parts"/> parts in turn.</summary>
+    private static double RoundRobinImbalance(int total, int size, int parts)
+    {
+        int tiles = (total + size - 1) / size;
+        long largest = 0;
+        for (int t = 0; t < parts; t++)
+        {
+            long sum = 0;
+            for (int i = t; i < tiles; i += parts)
+            {
+                sum += Math.Min(size, total - (i * size));
+            }
+
+            largest = Math.Max(largest, sum);
+        }
+
+        return largest * (double)parts / total;
     }
 
     /// <summary>Largest part of <paramref name="total"/> split into <paramref name="parts"/> ranges of whole tiles, over the even share.</summary>
@@ -186,6 +284,16 @@ internal static class Sgemm
 /// <summary>Software prefetch of an output tile (x86 only; a no-op elsewhere).</summary>
 internal static class Prefetch
 {
+    /// <summary>Prefetches the cache line holding <paramref name="p"/> into L1 (x86 only; a no-op elsewhere).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Line(ref float p)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref p));
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Tile<T>(ref T c, nint ldc, int rows, int cols)
         where T : unmanaged
@@ -216,7 +324,7 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
         Width = width;
         Blocking = blocking is { } b
             ? new GemmBlocking(MR, NR, b.KC, Math.Max(MR, b.MC - (b.MC % MR)), Math.Max(NR, b.NC - (b.NC % NR)))
-            : GemmBlocking.Derive(MR, NR, sizeof(float), 1, SimdHost.L1d, SimdHost.L2, SimdHost.L3);
+            : SgemmBlocking.Derive(MR, NR, 0, SimdHost.L2, SimdHost.L3);
     }
 
     /// <summary>Register tile columns: two vectors.</summary>
@@ -253,13 +361,12 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
             if (rows == MR && a.ColStride == 1)
             {
                 // Row-major A: read six rows in step; each output group of MR is one k.
-                for (int r = 0; r < MR; r++)
+                if (kc > 0)
                 {
-                    long sr = rowBase + (r * a.RowStride);
-                    for (int p = 0; p < kc; p++)
-                    {
-                        dst[d + ((long)p * MR) + r] = src[sr + p];
-                    }
+                    // Bounds once per sliver (the last element of row MR-1 and of the sliver), then unchecked refs.
+                    _ = src[rowBase + ((MR - 1) * a.RowStride) + kc - 1];
+                    _ = dst[d + ((long)kc * MR) - 1];
+                    PackRowsMR(ref src[rowBase], (nint)a.RowStride, kc, ref dst[d]);
                 }
             }
             else if (rows == MR && a.RowStride == 1)
@@ -284,6 +391,72 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
             d += (long)kc * MR;
         }
     }
+
+    /// <summary>
+    /// dst[p*MR + r] = src[r*ld + p] for r &lt; MR, p &lt; kc: one full MR-row sliver of row-major A. With SSE, four k
+    /// at a time: rows 0-3 by a 4x4 transpose (unpack + movlhps/movhlps), rows 4-5 by one unpack, stored as 4 + 2 floats
+    /// per k; the rest element by element. The caller has checked that every index is inside its array.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PackRowsMR(ref float src, nint ld, int kc, ref float dst)
+    {
+        int p = 0;
+        if (Sse.IsSupported)
+        {
+            ref float s1 = ref Unsafe.Add(ref src, ld);
+            ref float s2 = ref Unsafe.Add(ref src, 2 * ld);
+            ref float s3 = ref Unsafe.Add(ref src, 3 * ld);
+            ref float s4 = ref Unsafe.Add(ref src, 4 * ld);
+            ref float s5 = ref Unsafe.Add(ref src, 5 * ld);
+            for (; p <= kc - 4; p += 4)
+            {
+                if ((p & 15) == 0 && p + 64 < kc)
+                {
+                    // A is read once per GEMM, 6 rows ld apart (often from L3 or DRAM): fetch 4 lines ahead.
+                    PrefetchRows(ref Unsafe.Add(ref src, p + 64), ld);
+                }
+
+                Vector128<float> r0 = Vector128.LoadUnsafe(ref src, (nuint)p), r1 = Vector128.LoadUnsafe(ref s1, (nuint)p);
+                Vector128<float> r2 = Vector128.LoadUnsafe(ref s2, (nuint)p), r3 = Vector128.LoadUnsafe(ref s3, (nuint)p);
+                Vector128<float> r4 = Vector128.LoadUnsafe(ref s4, (nuint)p), r5 = Vector128.LoadUnsafe(ref s5, (nuint)p);
+                Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackHigh(r0, r1);
+                Vector128<float> t2 = Sse.UnpackLow(r2, r3), t3 = Sse.UnpackHigh(r2, r3);
+                Vector128<float> u0 = Sse.UnpackLow(r4, r5), u1 = Sse.UnpackHigh(r4, r5);
+                ref float o = ref Unsafe.Add(ref dst, p * MR);
+                Sse.MoveLowToHigh(t0, t2).StoreUnsafe(ref o);
+                StoreLow2(ref Unsafe.Add(ref o, 4), u0);
+                Sse.MoveHighToLow(t2, t0).StoreUnsafe(ref Unsafe.Add(ref o, MR));
+                StoreLow2(ref Unsafe.Add(ref o, MR + 4), Sse.MoveHighToLow(u0, u0));
+                Sse.MoveLowToHigh(t1, t3).StoreUnsafe(ref Unsafe.Add(ref o, 2 * MR));
+                StoreLow2(ref Unsafe.Add(ref o, (2 * MR) + 4), u1);
+                Sse.MoveHighToLow(t3, t1).StoreUnsafe(ref Unsafe.Add(ref o, 3 * MR));
+                StoreLow2(ref Unsafe.Add(ref o, (3 * MR) + 4), Sse.MoveHighToLow(u1, u1));
+            }
+        }
+
+        for (; p < kc; p++)
+        {
+            ref float o = ref Unsafe.Add(ref dst, p * MR);
+            for (int r = 0; r < MR; r++)
+            {
+                Unsafe.Add(ref o, r) = Unsafe.Add(ref src, (r * ld) + p);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRows(ref float src, nint ld)
+    {
+        for (int r = 0; r < MR; r++)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref src, r * ld)));
+        }
+    }
+
+    /// <summary>Stores the two low floats of <paramref name="v"/> (one 64-bit store).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLow2(ref float dst, Vector128<float> v) =>
+        Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref dst), v.AsDouble().ToScalar());
 
     /// <summary>Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B as [ceil(nc/NR)][kc][NR], columns past nc zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -345,7 +518,7 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
             return;
         }
 
-        BlockJob<SgemmCall, SgemmScratch>.Run(ref _job, this, MR, NR, call, scratch, call.M, call.N, parts, splitN);
+        BlockJob<SgemmCall, SgemmScratch>.Run(ref _job, this, MR, NR, call, scratch, call.M, call.N, parts, splitN, Sgemm.Chunks(call, Blocking, parts, splitN));
     }
 
     /// <summary>One job object per engine (no allocation per Run); the pool runs one region at a time.</summary>
@@ -363,12 +536,16 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
         GemmBlocking bl = Blocking;
         int nr = NR, K = c.K;
         float[] aBuf = scratch.A[t], bBuf = scratch.B[t], tile = scratch.Tile[t];
-        for (int jc = n0; jc < n1; jc += bl.NC)
+
+        // Equal blocks rather than full blocks and a remainder: M = 1024 with MC = 168 would otherwise end with a
+        // 16-row block that reloads each B micro-panel for three tiles.
+        int ncStep = BalancedStep(n1 - n0, bl.NC, nr), kcStep = BalancedStep(K, bl.KC, 1), mcStep = BalancedStep(m1 - m0, bl.MC, MR);
+        for (int jc = n0; jc < n1; jc += ncStep)
         {
-            int nc = Math.Min(bl.NC, n1 - jc);
-            for (int pc = 0; pc < K; pc += bl.KC)
+            int nc = Math.Min(ncStep, n1 - jc);
+            for (int pc = 0; pc < K; pc += kcStep)
             {
-                int kc = Math.Min(bl.KC, K - pc);
+                int kc = Math.Min(kcStep, K - pc);
                 float[] bSrc;
                 long bBase, bStride;
                 if (c.PackedB is not null)
@@ -394,9 +571,9 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
                 }
 
                 bool accumulate = c.Accumulate || pc > 0;
-                for (int ic = m0; ic < m1; ic += bl.MC)
+                for (int ic = m0; ic < m1; ic += mcStep)
                 {
-                    int mc = Math.Min(bl.MC, m1 - ic);
+                    int mc = Math.Min(mcStep, m1 - ic);
                     float[] aSrc;
                     long aBase, aStride;
                     if (c.PackedA is not null)
@@ -433,22 +610,31 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
                             int nrows = Math.Min(MR, mc - ir);
                             ref float aS = ref Unsafe.Add(ref a0, (nint)(aBase + ((long)(ir / MR) * aStride)));
                             long yo = c.YOffset + ((long)(ic + ir) * c.Ldy) + jc + jr;
-                            if (nrows == MR && ncols == nr)
+                            if (ncols == nr)
                             {
-                                MicroKernel(kc, ref aS, ref bs, ref Unsafe.Add(ref y0, (nint)yo), (nint)c.Ldy, c.Alpha, accumulate);
+                                // Full-width tile (a row tail stores only its nrows rows, e.g. 64 channels = 10 x 6 + 4).
+                                MicroKernel(kc, ref aS, ref bs, ref Unsafe.Add(ref y0, (nint)yo), (nint)c.Ldy, c.Alpha, accumulate, nrows);
                             }
                             else
                             {
                                 // Edge tile: compute the full register tile into scratch, then merge the valid part.
                                 ref float tl = ref MemoryMarshal.GetArrayDataReference(tile);
-                                if (ncols <= TL.Count)
+                                if (ncols <= ColumnTail)
+                                {
+                                    // One or two valid columns (the 49th pixel of a 7x7 conv layer): one column at a time.
+                                    for (int j = 0; j < ncols; j++)
+                                    {
+                                        MicroKernelColumn(kc, ref aS, ref Unsafe.Add(ref bs, j), nr, ref Unsafe.Add(ref tl, j), nr);
+                                    }
+                                }
+                                else if (ncols <= TL.Count)
                                 {
                                     // At most one vector of valid columns (N tails, e.g. 7x7 conv outputs): half the work.
                                     MicroKernelHalf(kc, ref aS, ref bs, ref tl, nr);
                                 }
                                 else
                                 {
-                                    MicroKernel(kc, ref aS, ref bs, ref tl, nr, 1f, false);
+                                    MicroKernel(kc, ref aS, ref bs, ref tl, nr, 1f, false, MR);
                                 }
 
                                 for (int i = 0; i < nrows; i++)
@@ -482,17 +668,71 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
     /// the MR A values, which the JIT folds into a broadcast-from-memory operand.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MicroKernel(int kc, ref float a, ref float b, ref float c, nint ldc, float alpha, bool accumulate)
+    internal static void MicroKernel(int kc, ref float a, ref float b, ref float c, nint ldc, float alpha, bool accumulate, int rows)
     {
         int w = TL.Count;
 
         // Start pulling the C tile toward L1 now: its rows are ldc apart (often L2/L3 resident), and a miss at the
         // final load-add-store would otherwise stall after the k loop instead of overlapping with it.
-        Prefetch.Tile(ref c, ldc, MR, 2 * w);
+        Prefetch.Tile(ref c, ldc, rows, 2 * w);
 
         TV c00 = TL.Zero, c01 = TL.Zero, c10 = TL.Zero, c11 = TL.Zero, c20 = TL.Zero, c21 = TL.Zero;
         TV c30 = TL.Zero, c31 = TL.Zero, c40 = TL.Zero, c41 = TL.Zero, c50 = TL.Zero, c51 = TL.Zero;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p <= kc - 2; p += 2)
+        {
+            // The A sliver streams from L2 (the packed MC x KC block): pull it into L1 ahead of use, one line per two
+            // k steps (2 x MR floats = 48 bytes).
+            Prefetch.Line(ref Unsafe.Add(ref a, 16 * MR));
+
+            TV b0 = TL.Load(ref b);
+            TV b1 = TL.Load(ref Unsafe.Add(ref b, w));
+            TV av = TL.Broadcast(a);
+            c00 = TL.Fma(av, b0, c00);
+            c01 = TL.Fma(av, b1, c01);
+            av = TL.Broadcast(Unsafe.Add(ref a, 1));
+            c10 = TL.Fma(av, b0, c10);
+            c11 = TL.Fma(av, b1, c11);
+            av = TL.Broadcast(Unsafe.Add(ref a, 2));
+            c20 = TL.Fma(av, b0, c20);
+            c21 = TL.Fma(av, b1, c21);
+            av = TL.Broadcast(Unsafe.Add(ref a, 3));
+            c30 = TL.Fma(av, b0, c30);
+            c31 = TL.Fma(av, b1, c31);
+            av = TL.Broadcast(Unsafe.Add(ref a, 4));
+            c40 = TL.Fma(av, b0, c40);
+            c41 = TL.Fma(av, b1, c41);
+            av = TL.Broadcast(Unsafe.Add(ref a, 5));
+            c50 = TL.Fma(av, b0, c50);
+            c51 = TL.Fma(av, b1, c51);
+            a = ref Unsafe.Add(ref a, MR);
+            b = ref Unsafe.Add(ref b, 2 * w);
+
+            b0 = TL.Load(ref b);
+            b1 = TL.Load(ref Unsafe.Add(ref b, w));
+            av = TL.Broadcast(a);
+            c00 = TL.Fma(av, b0, c00);
+            c01 = TL.Fma(av, b1, c01);
+            av = TL.Broadcast(Unsafe.Add(ref a, 1));
+            c10 = TL.Fma(av, b0, c10);
+            c11 = TL.Fma(av, b1, c11);
+            av = TL.Broadcast(Unsafe.Add(ref a, 2));
+            c20 = TL.Fma(av, b0, c20);
+            c21 = TL.Fma(av, b1, c21);
+            av = TL.Broadcast(Unsafe.Add(ref a, 3));
+            c30 = TL.Fma(av, b0, c30);
+            c31 = TL.Fma(av, b1, c31);
+            av = TL.Broadcast(Unsafe.Add(ref a, 4));
+            c40 = TL.Fma(av, b0, c40);
+            c41 = TL.Fma(av, b1, c41);
+            av = TL.Broadcast(Unsafe.Add(ref a, 5));
+            c50 = TL.Fma(av, b0, c50);
+            c51 = TL.Fma(av, b1, c51);
+            a = ref Unsafe.Add(ref a, MR);
+            b = ref Unsafe.Add(ref b, 2 * w);
+        }
+
+        for (; p < kc; p++)
         {
             TV b0 = TL.Load(ref b);
             TV b1 = TL.Load(ref Unsafe.Add(ref b, w));
@@ -520,12 +760,112 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
 
         TV al = TL.Broadcast(alpha);
         StoreRow(ref c, w, c00, c01, al, accumulate);
+        if (rows < MR)
+        {
+            StoreRows(ref c, ldc, w, rows, c10, c11, c20, c21, c30, c31, c40, c41, al, accumulate);
+            return;
+        }
+
         StoreRow(ref Unsafe.Add(ref c, ldc), w, c10, c11, al, accumulate);
         StoreRow(ref Unsafe.Add(ref c, 2 * ldc), w, c20, c21, al, accumulate);
         StoreRow(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, al, accumulate);
         StoreRow(ref Unsafe.Add(ref c, 4 * ldc), w, c40, c41, al, accumulate);
         StoreRow(ref Unsafe.Add(ref c, 5 * ldc), w, c50, c51, al, accumulate);
     }
+
+    /// <summary>Rows 1 .. rows-1 (rows &lt; MR) of a tile whose row 0 is already stored.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StoreRows(ref float c, nint ldc, int w, int rows, TV c10, TV c11, TV c20, TV c21, TV c30, TV c31, TV c40, TV c41, TV al, bool accumulate)
+    {
+        if (rows > 1)
+        {
+            StoreRow(ref Unsafe.Add(ref c, ldc), w, c10, c11, al, accumulate);
+        }
+
+        if (rows > 2)
+        {
+            StoreRow(ref Unsafe.Add(ref c, 2 * ldc), w, c20, c21, al, accumulate);
+        }
+
+        if (rows > 3)
+        {
+            StoreRow(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, al, accumulate);
+        }
+
+        if (rows > 4)
+        {
+            StoreRow(ref Unsafe.Add(ref c, 4 * ldc), w, c40, c41, al, accumulate);
+        }
+    }
+
+    /// <summary>The largest step, a multiple of <paramref name="unit"/> and at most <paramref name="block"/> (itself a
+    /// multiple of unit), that cuts <paramref name="total"/> into as few blocks as <paramref name="block"/> does, of
+    /// nearly equal size.</summary>
+    internal static int BalancedStep(int total, int block, int unit)
+    {
+        if (total <= block)
+        {
+            return Math.Max(block, 1);
+        }
+
+        int blocks = (total + block - 1) / block;
+        int step = (total + blocks - 1) / blocks;
+        step = (step + unit - 1) / unit * unit;
+        return Math.Min(step, block);
+    }
+
+    /// <summary>Edge tiles with at most this many valid columns run <see cref="MicroKernelColumn"/> per column.</summary>
+    internal const int ColumnTail = 2;
+
+    /// <summary>
+    /// One column of the register tile: C[r * ldc] := sum over k of A_s[k, r] * B_s[k, 0] (B_s groups
+    /// <paramref name="nr"/> floats apart), for r &lt; MR. Rows 0-3 are one 4-lane vector and rows 4-5 the low half of
+    /// another, so a k step is two 128-bit FMAs instead of the MR full-width FMAs of <see cref="MicroKernelHalf"/>;
+    /// four k steps per iteration go to separate accumulators (eight independent FMA chains).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MicroKernelColumn(int kc, ref float a, ref float b, int nr, ref float c, nint ldc)
+    {
+        Vector128<float> lo0 = Vector128<float>.Zero, lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
+        int p = 0;
+        for (; p <= kc - 4; p += 4)
+        {
+            ref float a0 = ref Unsafe.Add(ref a, p * MR);
+            ref float b0 = ref Unsafe.Add(ref b, p * nr);
+            Vector128<float> bv = Vector128.Create(b0);
+            lo0 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref a0), bv, lo0);
+            hi0 = Vector128.FusedMultiplyAdd(LoadPair(ref Unsafe.Add(ref a0, 4)), bv, hi0);
+            bv = Vector128.Create(Unsafe.Add(ref b0, nr));
+            lo1 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref a0, MR), bv, lo1);
+            hi1 = Vector128.FusedMultiplyAdd(LoadPair(ref Unsafe.Add(ref a0, MR + 4)), bv, hi1);
+            bv = Vector128.Create(Unsafe.Add(ref b0, 2 * nr));
+            lo2 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref a0, 2 * MR), bv, lo2);
+            hi2 = Vector128.FusedMultiplyAdd(LoadPair(ref Unsafe.Add(ref a0, (2 * MR) + 4)), bv, hi2);
+            bv = Vector128.Create(Unsafe.Add(ref b0, 3 * nr));
+            lo3 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref a0, 3 * MR), bv, lo3);
+            hi3 = Vector128.FusedMultiplyAdd(LoadPair(ref Unsafe.Add(ref a0, (3 * MR) + 4)), bv, hi3);
+        }
+
+        for (; p < kc; p++)
+        {
+            Vector128<float> bv = Vector128.Create(Unsafe.Add(ref b, p * nr));
+            lo0 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref a, (nuint)(p * MR)), bv, lo0);
+            hi0 = Vector128.FusedMultiplyAdd(LoadPair(ref Unsafe.Add(ref a, (p * MR) + 4)), bv, hi0);
+        }
+
+        Vector128<float> lo = (lo0 + lo1) + (lo2 + lo3), hi = (hi0 + hi1) + (hi2 + hi3);
+        c = lo.GetElement(0);
+        Unsafe.Add(ref c, ldc) = lo.GetElement(1);
+        Unsafe.Add(ref c, 2 * ldc) = lo.GetElement(2);
+        Unsafe.Add(ref c, 3 * ldc) = lo.GetElement(3);
+        Unsafe.Add(ref c, 4 * ldc) = hi.GetElement(0);
+        Unsafe.Add(ref c, 5 * ldc) = hi.GetElement(1);
+    }
+
+    /// <summary>p[0], p[1] in the low lanes, zeros above (one 64-bit load: never reads past p[1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> LoadPair(ref float p) =>
+        Vector128.CreateScalar(Unsafe.ReadUnaligned<double>(ref Unsafe.As<float, byte>(ref p))).AsSingle();
 
     /// <summary>
     /// The micro-kernel on the first vector of each NR-wide B group only: C[0..MR, 0..w) := A_s * B_s[:, 0..w), for
