@@ -16,32 +16,11 @@
     const int P, const int Q, const int sh, const int sw, const int pt, const int pl,             \
     const int dh, const int dw, const int groups
 
-inline size_t x_index(int n, int c, int h, int w, int C, int H, int W)
-{
-#if NHWC
-    return (((size_t)n * H + h) * W + w) * C + c;
-#else
-    return (((size_t)n * C + c) * H + h) * W + w;
-#endif
-}
-
-inline size_t y_index(int n, int k, int p, int q, int K, int P, int Q)
-{
-#if NHWC
-    return (((size_t)n * P + p) * Q + q) * K + k;
-#else
-    return (((size_t)n * K + k) * P + p) * Q + q;
-#endif
-}
-
 inline float conv_load_x(__global const float* X, int kr, int pix, int g, int Cg, int C, int H, int W, int R, int S,
                          int P, int Q, int sh, int sw, int pt, int pl, int dh, int dw)
 {
-    const int RS = R * S, PQ = P * Q;
-    const int c = kr / RS, rs = kr - c * RS, r = rs / S, s = rs - r * S;
-    const int n = pix / PQ, pq = pix - n * PQ, p = pq / Q, q = pq - p * Q;
-    const int h = p * sh - pt + r * dh, w = q * sw - pl + s * dw;
-    return (h >= 0 && h < H && w >= 0 && w < W) ? X[x_index(n, g * Cg + c, h, w, C, H, W)] : 0.0f;
+    const long o = ck_im2col_offset(kr, pix, g, Cg, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw);
+    return o >= 0 ? X[o] : 0.0f;
 }
 
 __kernel __attribute__((reqd_work_group_size(WG_N, WG_M, 1)))
@@ -59,7 +38,7 @@ void conv2d_igemm(CONV_ARGS,
 #define LOAD_B(k, n) conv_load_x(X, (k), (n), g, Cg, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw)
 #define STORE(m, n, v) {                                                                           \
         const int kout = g * Kg + (m), PQ = P * Q, img = (n) / PQ, pq = (n) - img * PQ;            \
-        Y[y_index(img, kout, pq / Q, pq % Q, K, P, Q)] = (v) + (has_bias ? bias[kout] : 0.0f);     \
+        Y[ck_tensor_index(img, kout, pq / Q, pq % Q, K, P, Q)] = (v) + (has_bias ? bias[kout] : 0.0f); \
     }
     CHIPKIT_TILED_BODY(float, float)
 #undef LOAD_A
@@ -81,8 +60,8 @@ __kernel void conv2d_depthwise(CONV_ARGS,
         for (int s = 0; s < S; s++) {
             const int w = q * sw - pl + s * dw;
             if (w < 0 || w >= W) continue;
-            acc += X[x_index(n, k, h, w, C, H, W)] * Wt[((size_t)k * R + r) * S + s];
+            acc += X[ck_tensor_index(n, k, h, w, C, H, W)] * Wt[((size_t)k * R + r) * S + s];
         }
     }
-    Y[y_index(n, k, p, q, K, P, Q)] = acc + (has_bias ? bias[k] : 0.0f);
+    Y[ck_tensor_index(n, k, p, q, K, P, Q)] = acc + (has_bias ? bias[k] : 0.0f);
 }

@@ -6,32 +6,11 @@
  * Y8 = chipkit_requant(acc, mult[k], y_zp, lo, hi) (only when CHIPKIT_FP64).
  * Entry point: qconv_igemm, the implicit GEMM of conv2d_igemm (GM = Kg, GN = N*P*Q, GK = Cg*R*S, group = dimension 2).
  */
-inline size_t qx_index(int n, int c, int h, int w, int C, int H, int W)
-{
-#if NHWC
-    return (((size_t)n * H + h) * W + w) * C + c;
-#else
-    return (((size_t)n * C + c) * H + h) * W + w;
-#endif
-}
-
-inline size_t qy_index(int n, int k, int p, int q, int K, int P, int Q)
-{
-#if NHWC
-    return (((size_t)n * P + p) * Q + q) * K + k;
-#else
-    return (((size_t)n * K + k) * P + p) * Q + q;
-#endif
-}
-
 inline int qconv_load_x(__global const uchar* X, int x_signed, int x_zp, int kr, int pix, int g, int Cg, int C, int H, int W,
                         int R, int S, int P, int Q, int sh, int sw, int pt, int pl, int dh, int dw)
 {
-    const int RS = R * S, PQ = P * Q;
-    const int c = kr / RS, rs = kr - c * RS, r = rs / S, s = rs - r * S;
-    const int n = pix / PQ, pq = pix - n * PQ, p = pq / Q, q = pq - p * Q;
-    const int h = p * sh - pt + r * dh, w = q * sw - pl + s * dw;
-    return (h >= 0 && h < H && w >= 0 && w < W) ? LOAD8(X, qx_index(n, g * Cg + c, h, w, C, H, W), x_signed) - x_zp : 0;
+    const long o = ck_im2col_offset(kr, pix, g, Cg, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw);
+    return o >= 0 ? LOAD8(X, o, x_signed) - x_zp : 0;
 }
 
 __kernel __attribute__((reqd_work_group_size(WG_N, WG_M, 1)))
@@ -52,20 +31,11 @@ void qconv_igemm(const int Nb, const int C, const int H, const int W, const int 
     __global const uchar* Wg = Wt + (size_t)g * Kg * GK;
 #define LOAD_A(m, k) (LOAD8(Wg, (size_t)(m) * GK + (k), w_signed) - w_zp[g * Kg + (m)])
 #define LOAD_B(k, n) qconv_load_x(X, x_signed, x_zp, (k), (n), g, Cg, C, H, W, R, S, P, Q, sh, sw, pt, pl, dh, dw)
-#ifdef CHIPKIT_FP64
 #define STORE(m, n, v) {                                                                           \
         const int kout = g * Kg + (m), PQ = P * Q, img = (n) / PQ, pq = (n) - img * PQ;            \
-        const int a = as_int((v) + (has_bias ? as_uint(bias[kout]) : 0u));                        \
-        const size_t o = qy_index(img, kout, pq / Q, pq % Q, K, P, Q);                             \
-        if (out_q) Y8[o] = (uchar)chipkit_requant(a, mult[kout], y_zp, lo, hi);                    \
-        else Y32[o] = a;                                                                           \
+        CK_STORE_Q(ck_tensor_index(img, kout, pq / Q, pq % Q, K, P, Q),                             \
+                   as_int((v) + (has_bias ? as_uint(bias[kout]) : 0u)), mult[kout])                \
     }
-#else
-#define STORE(m, n, v) {                                                                           \
-        const int kout = g * Kg + (m), PQ = P * Q, img = (n) / PQ, pq = (n) - img * PQ;            \
-        Y32[qy_index(img, kout, pq / Q, pq % Q, K, P, Q)] = as_int((v) + (has_bias ? as_uint(bias[kout]) : 0u)); \
-    }
-#endif
     CHIPKIT_TILED_BODY(int, uint)
 #undef LOAD_A
 #undef LOAD_B
@@ -85,20 +55,10 @@ void qconv_igemm(const int Nb, const int C, const int H, const int W, const int 
  *   qconv_pack_w4  global (K)                 Wp[k][GK4] = W[k][GK] zero-padded; wsum[k]
  *   qconv_dot      global (ceil(N*P*Q/RN), ceil(Kg/RM), groups)  an RM (channels) x RN (pixels) block per work-item
  */
-#if X_SIGNED
-#define X4_T char4
-#define X1_T char
-#else
-#define X4_T uchar4
-#define X1_T uchar
-#endif
-#if W_SIGNED
-#define W4_T char4
-#define W1_T char
-#else
-#define W4_T uchar4
-#define W1_T uchar
-#endif
+#define X1_T CK_I8(X_SIGNED)
+#define X4_T CK_I8X4(X_SIGNED)
+#define W1_T CK_I8(W_SIGNED)
+#define W4_T CK_I8X4(W_SIGNED)
 
 __kernel void qconv_pack_x4(const int Nb, const int C, const int H, const int W, const int R, const int S,
                             const int P, const int Q, const int sh, const int sw, const int pt, const int pl,
@@ -120,7 +80,7 @@ __kernel void qconv_pack_x4(const int Nb, const int C, const int H, const int W,
             const int h = p * sh - pt + r * dh;
             for (int t = 0; t < S; t++, k++) {
                 const int w = q * sw - pl + t * dw;
-                const X1_T v = (h >= 0 && h < H && w >= 0 && w < W) ? X[qx_index(n, g * Cg + c, h, w, C, H, W)] : (X1_T)x_zp;
+                const X1_T v = (h >= 0 && h < H && w >= 0 && w < W) ? X[ck_tensor_index(n, g * Cg + c, h, w, C, H, W)] : (X1_T)x_zp;
                 dst[k] = v;
                 s += (uint)(int)v;
             }
@@ -132,26 +92,13 @@ __kernel void qconv_pack_x4(const int Nb, const int C, const int H, const int W,
     xsum[(size_t)g * npq + pix] = (int)s;
 }
 
-__kernel void qconv_pack_w4(const int K, const int GK, __global const W1_T* restrict Wt,
-                            __global W1_T* restrict Wp, __global int* restrict wsum)
+__kernel void qconv_pack_w4(const int K, const int GK, __global const uchar* restrict Wt,
+                            __global uchar* restrict Wp, __global int* restrict wsum)
 {
     const int k = get_global_id(0);
-    if (k >= K) {
-        return;
+    if (k < K) {
+        wsum[k] = (int)ck_pack4(Wt + (size_t)k * GK, 1, GK, W_SIGNED, Wp + (size_t)k * ((GK + 3) / 4 * 4));
     }
-    const int gk4 = (GK + 3) / 4 * 4;
-    __global const W1_T* src = Wt + (size_t)k * GK;
-    __global W1_T* dst = Wp + (size_t)k * gk4;
-    uint s = 0;
-    for (int i = 0; i < GK; i++) {
-        const W1_T v = src[i];
-        dst[i] = v;
-        s += (uint)(int)v;
-    }
-    for (int i = GK; i < gk4; i++) {
-        dst[i] = (W1_T)0;
-    }
-    wsum[k] = (int)s;
 }
 
 __kernel void qconv_dot(const int Nb, const int C, const int K, const int R, const int S, const int P, const int Q, const int groups,
@@ -168,23 +115,12 @@ __kernel void qconv_dot(const int Nb, const int C, const int K, const int R, con
     if (n0 >= npq || m0 >= Kg) {
         return;
     }
-    uint acc[RM][RN];
-    for (int i = 0; i < RM; i++)
-        for (int j = 0; j < RN; j++)
-            acc[i][j] = 0;
+    /* channels / pixels past the edge re-read the last one; their results are not stored */
     __global const W1_T* wr[RM];
     __global const X1_T* xc[RN];
     for (int i = 0; i < RM; i++) wr[i] = Wp + (size_t)(g * Kg + min(m0 + i, Kg - 1)) * g4 * 4;
     for (int j = 0; j < RN; j++) xc[j] = Xp + ((size_t)g * npq + min(n0 + j, npq - 1)) * g4 * 4;
-    for (int t = 0; t < g4; t++) {
-        W4_T a[RM];
-        X4_T b[RN];
-        for (int i = 0; i < RM; i++) a[i] = vload4(t, wr[i]);
-        for (int j = 0; j < RN; j++) b[j] = vload4(t, xc[j]);
-        for (int i = 0; i < RM; i++)
-            for (int j = 0; j < RN; j++)
-                acc[i][j] += CK_DOT4(a[i], b[j]);
-    }
+    CHIPKIT_DOT4_BLOCK(W4_T, X4_T, wr, xc, g4)
     const uint zx = (uint)x_zp;
     for (int i = 0; i < RM; i++) {
         if (m0 + i >= Kg) {
@@ -200,13 +136,7 @@ __kernel void qconv_dot(const int Nb, const int C, const int K, const int R, con
             }
             const int a = (int)(acc[i][j] + fixed_part - zw * (uint)xsum[(size_t)g * npq + pix]);
             const int img = pix / PQ, pq = pix - img * PQ;
-            const size_t o = qy_index(img, kout, pq / Q, pq % Q, K, P, Q);
-#ifdef CHIPKIT_FP64
-            if (out_q) Y8[o] = (uchar)chipkit_requant(a, mult[kout], y_zp, lo, hi);
-            else Y32[o] = a;
-#else
-            Y32[o] = a;
-#endif
+            CK_STORE_Q(ck_tensor_index(img, kout, pq / Q, pq % Q, K, P, Q), a, mult[kout])
         }
     }
 }

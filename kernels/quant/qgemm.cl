@@ -18,15 +18,7 @@ void qgemm(const int M, const int N, const int K,
     const int GM = M, GN = N, GK = K;
 #define LOAD_A(m, k) (LOAD8(A, (size_t)(m) * K + (k), a_signed) - a_zp)
 #define LOAD_B(k, n) (LOAD8(B, (size_t)(k) * N + (n), b_signed) - b_zp[n])
-#ifdef CHIPKIT_FP64
-#define STORE(m, n, v) {                                                                           \
-        const size_t o = (size_t)(m) * N + (n);                                                    \
-        if (out_q) Y8[o] = (uchar)chipkit_requant(as_int(v), mult[n], y_zp, lo, hi);               \
-        else Y32[o] = as_int(v);                                                                   \
-    }
-#else
-#define STORE(m, n, v) Y32[(size_t)(m) * N + (n)] = as_int(v);
-#endif
+#define STORE(m, n, v) CK_STORE_Q((size_t)(m) * N + (n), as_int(v), mult[n])
     CHIPKIT_TILED_BODY(int, uint)
 #undef LOAD_A
 #undef LOAD_B
@@ -49,64 +41,29 @@ void qgemm(const int M, const int N, const int K,
  *   qgemm_pack_b4  global (N)                 Bp[N][K4*4] = B columns (transposed), zero-padded; colsum[n] = sum_k B[k,n]
  *   qgemm_dot      global (ceil(N/RN), ceil(M/RM))  an RM x RN block per work-item; epilogue as qgemm's STORE
  */
-#if A_SIGNED
-#define A4_T char4
-#define A1_T char
-#else
-#define A4_T uchar4
-#define A1_T uchar
-#endif
-#if B_SIGNED
-#define B4_T char4
-#define B1_T char
-#else
-#define B4_T uchar4
-#define B1_T uchar
-#endif
+#define A1_T CK_I8(A_SIGNED)
+#define A4_T CK_I8X4(A_SIGNED)
+#define B1_T CK_I8(B_SIGNED)
+#define B4_T CK_I8X4(B_SIGNED)
 
-/* CK_DOT4 (the extension's dot, or the portable macro) is defined in common/chipkit.cl */
+/* CK_I8, ck_pack4, CHIPKIT_DOT4_BLOCK and CK_DOT4 (the extension's dot, or the portable macro) are in common/chipkit.cl */
 
-__kernel void qgemm_pack_a4(const int M, const int K, __global const A1_T* restrict A,
-                            __global A1_T* restrict Ap, __global int* restrict rowsum)
+__kernel void qgemm_pack_a4(const int M, const int K, __global const uchar* restrict A,
+                            __global uchar* restrict Ap, __global int* restrict rowsum)
 {
     const int m = get_global_id(0);
-    if (m >= M) {
-        return;
+    if (m < M) {
+        rowsum[m] = (int)ck_pack4(A + (size_t)m * K, 1, K, A_SIGNED, Ap + (size_t)m * ((K + 3) / 4 * 4));
     }
-    const int k4 = (K + 3) / 4 * 4;
-    __global const A1_T* src = A + (size_t)m * K;
-    __global A1_T* dst = Ap + (size_t)m * k4;
-    uint s = 0;
-    for (int k = 0; k < K; k++) {
-        const A1_T v = src[k];
-        dst[k] = v;
-        s += (uint)(int)v;
-    }
-    for (int k = K; k < k4; k++) {
-        dst[k] = (A1_T)0;
-    }
-    rowsum[m] = (int)s;
 }
 
-__kernel void qgemm_pack_b4(const int N, const int K, __global const B1_T* restrict B,
-                            __global B1_T* restrict Bp, __global int* restrict colsum)
+__kernel void qgemm_pack_b4(const int N, const int K, __global const uchar* restrict B,
+                            __global uchar* restrict Bp, __global int* restrict colsum)
 {
     const int n = get_global_id(0);
-    if (n >= N) {
-        return;
+    if (n < N) {
+        colsum[n] = (int)ck_pack4(B + n, N, K, B_SIGNED, Bp + (size_t)n * ((K + 3) / 4 * 4));
     }
-    const int k4 = (K + 3) / 4 * 4;
-    __global B1_T* dst = Bp + (size_t)n * k4;
-    uint s = 0;
-    for (int k = 0; k < K; k++) {
-        const B1_T v = B[(size_t)k * N + n];
-        dst[k] = v;
-        s += (uint)(int)v;
-    }
-    for (int k = K; k < k4; k++) {
-        dst[k] = (B1_T)0;
-    }
-    colsum[n] = (int)s;
 }
 
 __kernel void qgemm_dot(const int M, const int N, const int K,
@@ -120,24 +77,12 @@ __kernel void qgemm_dot(const int M, const int N, const int K,
     if (n0 >= N || m0 >= M) {
         return;
     }
-    uint acc[RM][RN];
-    for (int i = 0; i < RM; i++)
-        for (int j = 0; j < RN; j++)
-            acc[i][j] = 0;
     /* rows / columns past the edge re-read the last one; their results are not stored */
     __global const A1_T* ar[RM];
     __global const B1_T* bc[RN];
     for (int i = 0; i < RM; i++) ar[i] = Ap + (size_t)min(m0 + i, M - 1) * k4 * 4;
     for (int j = 0; j < RN; j++) bc[j] = Bp + (size_t)min(n0 + j, N - 1) * k4 * 4;
-    for (int q = 0; q < k4; q++) {
-        A4_T a[RM];
-        B4_T b[RN];
-        for (int i = 0; i < RM; i++) a[i] = vload4(q, ar[i]);
-        for (int j = 0; j < RN; j++) b[j] = vload4(q, bc[j]);
-        for (int i = 0; i < RM; i++)
-            for (int j = 0; j < RN; j++)
-                acc[i][j] += CK_DOT4(a[i], b[j]);
-    }
+    CHIPKIT_DOT4_BLOCK(A4_T, B4_T, ar, bc, k4)
     for (int i = 0; i < RM; i++) {
         const int m = m0 + i;
         if (m >= M) {
@@ -150,13 +95,7 @@ __kernel void qgemm_dot(const int M, const int N, const int K,
             }
             const uint zb = (uint)b_zp[n], za = (uint)a_zp;
             const int v = (int)(acc[i][j] - zb * (uint)rowsum[m] - za * (uint)colsum[n] + (uint)K * za * zb);
-            const size_t o = (size_t)m * N + n;
-#ifdef CHIPKIT_FP64
-            if (out_q) Y8[o] = (uchar)chipkit_requant(v, mult[n], y_zp, lo, hi);
-            else Y32[o] = v;
-#else
-            Y32[o] = v;
-#endif
+            CK_STORE_Q((size_t)m * N + n, v, mult[n])
         }
     }
 }

@@ -115,6 +115,12 @@ inline int tfl_one_over_one_plus_x(int a)
 #define GEOM_ARGS const int n, const int h, const int w, const int c, const int oh, const int ow, const int oc, \
     const int kh, const int kw, const int sh, const int sw, const int dh, const int dw, const int pad_top, const int pad_left
 
+/* The arguments after GEOM_ARGS and the channel padding that tfl_conv and tfl_dwconv share: input, weights,
+   per-channel bias / multiplier / shift (padded to OCP), zero points, activation range, output. */
+#define CONV_ARGS __global const char* restrict x, __global const char* restrict wt,                          \
+    __global const int* restrict bias, __global const int* restrict mult, __global const int* restrict shift,   \
+    const int x_zp, const int y_zp, const int lo, const int hi, __global char* restrict y
+
 /*
  * CONV_2D / FULLY_CONNECTED and DEPTHWISE_CONV_2D compute 8 consecutive output channels of one output pixel per
  * work-item as int8 vectors (one AVX2 register on a CPU; 8 lanes on a GPU), so the SIMD does not depend on the
@@ -137,11 +143,7 @@ inline void tfl_store8(const int8 acc, const int o0, const int oc, __global cons
 
 /* ---- CONV_2D / FULLY_CONNECTED: weights [KH*KW*C][OCP] ----
    (blocking 2 or 4 output pixels per work-item to share each weight load measured 1.3-2x slower on PoCL) */
-__kernel void tfl_conv(GEOM_ARGS, const int ocp,
-                       __global const char* restrict x, __global const char* restrict wt,
-                       __global const int* restrict bias, __global const int* restrict mult,
-                       __global const int* restrict shift, const int x_zp, const int y_zp, const int lo, const int hi,
-                       __global char* restrict y)
+__kernel void tfl_conv(GEOM_ARGS, const int ocp, CONV_ARGS)
 {
     const int o0 = get_global_id(0) * 8;
     const int pix = get_global_id(1);
@@ -172,11 +174,7 @@ __kernel void tfl_conv(GEOM_ARGS, const int ocp,
 }
 
 /* ---- DEPTHWISE_CONV_2D (depth multiplier dm = oc / c): weights [KH*KW][OCP] ---- */
-__kernel void tfl_dwconv(GEOM_ARGS, const int dm, const int ocp,
-                         __global const char* restrict x, __global const char* restrict wt,
-                         __global const int* restrict bias, __global const int* restrict mult,
-                         __global const int* restrict shift, const int x_zp, const int y_zp, const int lo, const int hi,
-                         __global char* restrict y)
+__kernel void tfl_dwconv(GEOM_ARGS, const int dm, const int ocp, CONV_ARGS)
 {
     const int o0 = get_global_id(0) * 8;
     const int pix = get_global_id(1);

@@ -1,4 +1,3 @@
-using System.Text;
 using ChipKit.Core.Devices;
 using ChipKit.Core.Workloads;
 using Silk.NET.OpenCL;
@@ -27,31 +26,13 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
         Name = src.FromUser ? name + ".user" : name;
         _program = device.Program(src, options);
         _display = src.DisplayPath;
-        _kernel = NewKernel(entry);
-    }
-
-    private nint NewKernel(string entry)
-    {
-        byte[] e = Encoding.ASCII.GetBytes(entry + "\0");
-        int err;
-        nint kernel;
-        fixed (byte* pe = e)
-        {
-            kernel = Cl.CreateKernel(_program, pe, &err);
-        }
-
-        if (err != 0)
-        {
-            throw new OpenClException($"clCreateKernel '{entry}' in {_display} on {Device.Desc.Id} failed with {ClNative.ErrorName(err)} ({err}) (a --kernels source must keep ChipKit's entry points)");
-        }
-
-        return kernel;
+        _kernel = device.CreateKernel(_program, entry, _display);
     }
 
     /// <summary>Another entry point of the same program (released with this kernel), for <see cref="Stages"/>.</summary>
     protected nint CreateStageKernel(string entry)
     {
-        nint k = NewKernel(entry);
+        nint k = Device.CreateKernel(_program, entry, _display);
         _extraKernels.Add(k);
         return k;
     }
@@ -60,8 +41,8 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
     protected readonly record struct ClStage(nint Kernel, nuint[] Global, nuint[]? Local);
 
     /// <summary>Kernels enqueued, in order, before the main kernel in every run (e.g. packing); their device times are
-    /// added to the main kernel's in <see cref="RunTimed"/>.</summary>
-    protected virtual IReadOnlyList<ClStage> Stages => [];
+    /// added to the main kernel's in <see cref="RunTimed"/>. Set by Prepare.</summary>
+    protected IReadOnlyList<ClStage> Stages { get; set; } = [];
 
     public string Name { get; }
 
@@ -101,10 +82,7 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
             double seconds = 0;
             for (int i = 0; i < n; i++)
             {
-                ulong start, end;
-                ClNative.Check(Cl.GetEventProfilingInfo(ev[i], ProfilingInfo.Start, sizeof(ulong), &start, null), "clGetEventProfilingInfo");
-                ClNative.Check(Cl.GetEventProfilingInfo(ev[i], ProfilingInfo.End, sizeof(ulong), &end, null), "clGetEventProfilingInfo");
-                seconds += (end - start) * 1e-9;
+                seconds += Device.EventSeconds(ev[i]);
             }
 
             return seconds;
@@ -146,9 +124,7 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
 
     protected nint Buffer(long bytes)
     {
-        int err;
-        nint b = Cl.CreateBuffer(Device.Context, MemFlags.ReadWrite, (nuint)Math.Max(bytes, 16), null, &err);
-        ClNative.Check(err, $"clCreateBuffer ({bytes} bytes)");
+        nint b = Device.CreateBuffer(bytes);
         _buffers.Add(b);
         return b;
     }
@@ -156,36 +132,14 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
     protected nint Upload<T>(ReadOnlySpan<T> data) where T : unmanaged
     {
         nint b = Buffer((long)data.Length * sizeof(T));
-        if (data.Length > 0)
-        {
-            fixed (T* p = data)
-            {
-                ClNative.Check(Cl.EnqueueWriteBuffer(Device.Queue, b, true, 0, (nuint)((long)data.Length * sizeof(T)), p, 0, null, null), "clEnqueueWriteBuffer");
-            }
-        }
-
+        Device.Write(b, data);
         return b;
     }
 
     /// <summary>Overwrites a buffer made by <see cref="Upload{T}"/> with new contents of the same length (blocking).</summary>
-    protected void Rewrite<T>(nint buffer, ReadOnlySpan<T> data) where T : unmanaged
-    {
-        if (data.Length > 0)
-        {
-            fixed (T* p = data)
-            {
-                ClNative.Check(Cl.EnqueueWriteBuffer(Device.Queue, buffer, true, 0, (nuint)((long)data.Length * sizeof(T)), p, 0, null, null), "clEnqueueWriteBuffer");
-            }
-        }
-    }
+    protected void Rewrite<T>(nint buffer, ReadOnlySpan<T> data) where T : unmanaged => Device.Write(buffer, data);
 
-    protected void Download<T>(nint buffer, Span<T> into) where T : unmanaged
-    {
-        fixed (T* p = into)
-        {
-            ClNative.Check(Cl.EnqueueReadBuffer(Device.Queue, buffer, true, 0, (nuint)((long)into.Length * sizeof(T)), p, 0, null, null), "clEnqueueReadBuffer");
-        }
-    }
+    protected void Download<T>(nint buffer, Span<T> into) where T : unmanaged => Device.Read(buffer, into);
 
     protected void Arg<T>(uint index, T value) where T : unmanaged =>
         ClNative.Check(Cl.SetKernelArg(_kernel, index, (nuint)sizeof(T), &value), $"clSetKernelArg {index} ({Name})");
@@ -193,11 +147,33 @@ internal abstract unsafe class ClKernelBase : IDeviceTimedKernel
     protected void ArgBuffer(uint index, nint buffer) =>
         ClNative.Check(Cl.SetKernelArg(_kernel, index, (nuint)sizeof(nint), &buffer), $"clSetKernelArg {index} ({Name})");
 
+    /// <summary>int arguments <paramref name="first"/>, first + 1, ... of the main kernel; returns the index after the last.</summary>
+    protected uint Args(uint first, params ReadOnlySpan<int> values)
+    {
+        foreach (int v in values)
+        {
+            Arg(first++, v);
+        }
+
+        return first;
+    }
+
     protected void StageArg<T>(nint kernel, uint index, T value) where T : unmanaged =>
         ClNative.Check(Cl.SetKernelArg(kernel, index, (nuint)sizeof(T), &value), $"clSetKernelArg {index} ({Name})");
 
     protected void StageArgBuffer(nint kernel, uint index, nint buffer) =>
         ClNative.Check(Cl.SetKernelArg(kernel, index, (nuint)sizeof(nint), &buffer), $"clSetKernelArg {index} ({Name})");
+
+    /// <summary>int arguments <paramref name="first"/>, first + 1, ... of a stage kernel; returns the index after the last.</summary>
+    protected uint StageArgs(nint kernel, uint first, params ReadOnlySpan<int> values)
+    {
+        foreach (int v in values)
+        {
+            StageArg(kernel, first++, v);
+        }
+
+        return first;
+    }
 
     /// <summary>Frees the buffers of a previous Prepare (a kernel may be prepared again with new operands).</summary>
     protected void ReleaseBuffers()

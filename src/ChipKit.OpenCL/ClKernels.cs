@@ -55,7 +55,6 @@ internal sealed class ClGemmKernel : ClKernelBase
     private readonly ClTiling _t;
     private readonly ClPanel? _p;
     private readonly nint _packA, _packB;
-    private ClStage[] _stages = [];
     private GemmData? _data;
     private nint _y;
 
@@ -77,8 +76,6 @@ internal sealed class ClGemmKernel : ClKernelBase
 
     private static string Options(GemmDesc d, ClTiling t, ClPanel? p) =>
         $"{t.Defines} -DTRANS_A={(d.TransA ? 1 : 0)} -DTRANS_B={(d.TransB ? 1 : 0)}{(p is null ? "" : " " + p.Defines)}";
-
-    protected override IReadOnlyList<ClStage> Stages => _stages;
 
     public override void Prepare(OpData data)
     {
@@ -102,7 +99,7 @@ internal sealed class ClGemmKernel : ClKernelBase
             StageArgBuffer(_packB, 2, b);
             StageArg(_packB, 3, _d.Ldb);
             StageArgBuffer(_packB, 4, bp);
-            _stages =
+            Stages =
             [
                 new ClStage(_packA, [(nuint)mt, (nuint)_d.K], null),
                 new ClStage(_packB, [(nuint)nt, (nuint)_d.K], null),
@@ -161,6 +158,9 @@ internal static class ConvArgs
     public static int[] Of(Conv2dDesc c) =>
         [c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.P, c.Q, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW, c.Groups];
 
+    /// <summary>The layout build option: " -DNHWC=1" or " -DNHWC=0".</summary>
+    public static string LayoutDefine(Conv2dDesc c) => $" -DNHWC={(c.Layout == TensorLayout.Nhwc ? 1 : 0)}";
+
     /// <summary>Implicit-GEMM range: (ceil(N*P*Q / TN) * TN/RN, ceil(Kg / TM) * TM/RM, groups).</summary>
     public static (nuint[], nuint[]?) IgemmRange(Conv2dDesc c, ClTiling t) =>
         ([(nuint)(((long)c.N * c.P * c.Q + t.TN - 1) / t.TN * t.WgN), (nuint)((c.Kg + t.TM - 1) / t.TM * t.WgM), (nuint)c.Groups],
@@ -178,7 +178,7 @@ internal sealed class ClConvKernel : ClKernelBase
 
     public ClConvKernel(OpenClDevice device, ConvWorkload wl, ClTiling t, bool depthwise)
         : base(device, depthwise ? "opencl.conv.f32.depthwise" : $"opencl.conv.f32.igemm.{t}", "conv/conv2d.cl",
-            depthwise ? "conv2d_depthwise" : "conv2d_igemm", $"{t.Defines} -DNHWC={(wl.Desc.Layout == TensorLayout.Nhwc ? 1 : 0)}")
+            depthwise ? "conv2d_depthwise" : "conv2d_igemm", t.Defines + ConvArgs.LayoutDefine(wl.Desc))
     {
         _d = wl.Desc;
         _t = t;
@@ -193,13 +193,7 @@ internal sealed class ClConvKernel : ClKernelBase
         var c = (ConvData)data;
         ReleaseBuffers();
         _data = c;
-        int[] args = ConvArgs.Of(_d);
-        for (uint i = 0; i < args.Length; i++)
-        {
-            Arg(i, args[i]);
-        }
-
-        uint n = (uint)args.Length;
+        uint n = Args(0, ConvArgs.Of(_d));
         ArgBuffer(n, Upload<float>(c.X));
         ArgBuffer(n + 1, Upload<float>(c.W));
         ArgBuffer(n + 2, _hasBias && c.Bias is not null ? Upload<float>(c.Bias) : Buffer(16));
@@ -215,99 +209,143 @@ internal sealed class ClConvKernel : ClKernelBase
     protected override void ReadBack() => Download<float>(_y, _data!.Y);
 }
 
-/// <summary>Quantisation arguments the quantised kernels share, expanded per output channel.</summary>
-internal static class QuantArgs
+/// <summary>
+/// The output side of a quantised op: what the requantisation arguments and the host fallback need, and which output
+/// channel each output element belongs to.
+/// </summary>
+internal sealed record QuantEpilogue(QuantParams X, QuantParams W, QuantParams? Y, QuantOutput Output, DataType YType,
+    int Channels, long Elements, Func<long, int> ChannelOf)
 {
-    public static int[] ZeroPoints(QuantParams q, int channels) => Enumerable.Range(0, channels).Select(q.ZeroPoint).ToArray();
+    /// <summary>GEMM: Y[M,N], channel = column.</summary>
+    public static QuantEpilogue Of(QGemmDesc d) =>
+        new(d.AQuant, d.BQuant, d.YQuant, d.Output, d.YType, d.N, (long)d.M * d.N, i => (int)(i % d.N));
 
-    /// <summary>Requantize.Multiplier per channel, in the same double arithmetic as the oracle.</summary>
-    public static double[] Multipliers(QuantParams x, QuantParams w, QuantParams? y, int channels) => y is null
-        ? new double[1]
-        : Enumerable.Range(0, channels).Select(ch => Requantize.Multiplier(x.Scale(0), w.Scale(ch), y.Scale(0))).ToArray();
-
-    /// <summary>Host requantisation (devices without cl_khr_fp64): the device wrote int32 accumulators.</summary>
-    public static void HostRequantize(int[] acc, byte[] y8, Func<long, int> channelOf, double[] mult, QuantParams yq, DataType yt)
+    /// <summary>Conv: Y[N,K,P,Q] or [N,P,Q,K], channel = k.</summary>
+    public static QuantEpilogue Of(QConv2dDesc q)
     {
-        int zp = yq.ZeroPoint(0), lo = yt.MinValue(), hi = yt.MaxValue();
-        for (long i = 0; i < acc.Length; i++)
+        Conv2dDesc c = q.Conv;
+        long pq = (long)c.P * c.Q;
+        return new(q.XQuant, q.WQuant, q.YQuant, q.Output, q.YType, c.K, c.OutputElements,
+            c.Layout == TensorLayout.Nhwc ? i => (int)(i % c.K) : i => (int)(i / pq % c.K));
+    }
+}
+
+/// <summary>
+/// What the quantised kernels share (qgemm and qconv, tiled and dot-product forms). Every entry point's argument
+/// list ends with the same requantisation block (out_q, mult, y_zp, lo, hi, Y8, Y32); on a device without
+/// cl_khr_fp64 the kernel writes the int32 accumulators, the host requantises them with Requantize.Apply and the
+/// kernel name ends in ".hostrequant". The activations (A of a GEMM, X of a conv) can be uploaded again
+/// (<see cref="IStreamingKernel"/>).
+/// </summary>
+internal abstract class ClQuantKernel : ClKernelBase, IStreamingKernel
+{
+    private readonly QuantEpilogue _e;
+    private readonly bool _hostRequant;
+    private nint _y, _act;
+    private byte[] _actHost = [];
+    private byte[]? _y8;
+    private int[]? _y32;
+    private double[] _mult = [];
+    private int[] _acc = [];
+
+    protected ClQuantKernel(OpenClDevice device, string name, string file, string entry, string options, QuantEpilogue e)
+        : base(device, name + (device.Desc.HasFp64 ? "" : ".hostrequant"), file, entry, options + ClKernels.Fp64Define(device))
+    {
+        _e = e;
+        _hostRequant = e.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
+    }
+
+    /// <summary>The build option value of an 8-bit type's signedness (1: s8, 0: u8).</summary>
+    protected static int Signed(DataType t) => t == DataType.S8 ? 1 : 0;
+
+    /// <summary>A zero point per output channel (a per-tensor one repeated).</summary>
+    protected static int[] ZeroPoints(QuantParams q, int channels) => Enumerable.Range(0, channels).Select(q.ZeroPoint).ToArray();
+
+    /// <summary>Uploads the activations; <see cref="UploadInputs"/> writes the same array to this buffer again.</summary>
+    protected nint UploadActivations(byte[] host)
+    {
+        _actHost = host;
+        _act = Upload<byte>(host);
+        return _act;
+    }
+
+    public void UploadInputs() => Rewrite<byte>(_act, _actHost);
+
+    /// <summary>Allocates the output for <paramref name="y8"/> / <paramref name="y32"/> (the workload's output
+    /// arrays) and sets the requantisation block, arguments <paramref name="first"/> .. first + 6.</summary>
+    protected void ArgRequant(uint first, byte[]? y8, int[]? y32)
+    {
+        bool quantized = _e.Output == QuantOutput.Quantized, outQ = quantized && !_hostRequant;
+        _y8 = y8;
+        _y32 = y32;
+        // Requantize.Multiplier per channel, in the same double arithmetic as the oracle
+        _mult = _e.Y is null
+            ? new double[1]
+            : Enumerable.Range(0, _e.Channels).Select(ch => Requantize.Multiplier(_e.X.Scale(0), _e.W.Scale(ch), _e.Y.Scale(0))).ToArray();
+        _acc = _hostRequant ? new int[_e.Elements] : [];
+        nint b8 = outQ ? Buffer(_e.Elements) : Buffer(16);
+        nint b32 = outQ ? Buffer(16) : Buffer(4L * _e.Elements);
+        _y = outQ ? b8 : b32;
+        Arg(first, outQ ? 1 : 0);
+        ArgBuffer(first + 1, Upload<double>(_mult));
+        Arg(first + 2, _e.Y?.ZeroPoint(0) ?? 0);
+        Arg(first + 3, quantized ? _e.YType.MinValue() : 0);
+        Arg(first + 4, quantized ? _e.YType.MaxValue() : 0);
+        ArgBuffer(first + 5, b8);
+        ArgBuffer(first + 6, b32);
+    }
+
+    protected sealed override void ReadBack()
+    {
+        if (_hostRequant)
         {
-            y8[i] = unchecked((byte)Requantize.Apply(acc[i], mult[channelOf(i)], zp, lo, hi));
+            Download<int>(_y, _acc);
+            QuantParams yq = _e.Y!;
+            int zp = yq.ZeroPoint(0), lo = _e.YType.MinValue(), hi = _e.YType.MaxValue();
+            for (long i = 0; i < _acc.Length; i++)
+            {
+                _y8![i] = unchecked((byte)Requantize.Apply(_acc[i], _mult[_e.ChannelOf(i)], zp, lo, hi));
+            }
+        }
+        else if (_y32 is not null)
+        {
+            Download<int>(_y, _y32);
+        }
+        else
+        {
+            Download<byte>(_y, _y8!);
         }
     }
 }
 
 /// <summary>Quantised GEMM: kernels/quant/qgemm.cl, entry qgemm.</summary>
-internal sealed class ClQGemmKernel : ClKernelBase, IStreamingKernel
+internal sealed class ClQGemmKernel : ClQuantKernel
 {
     private readonly QGemmDesc _d;
     private readonly ClTiling _t;
-    private readonly bool _hostRequant;
-    private QGemmData? _data;
-    private nint _y, _a;
-    private double[] _mult = [];
-    private int[] _acc = [];
 
     public ClQGemmKernel(OpenClDevice device, QGemmDesc d, ClTiling t)
-        : base(device, $"opencl.qgemm.tiled.{t}{(device.Desc.HasFp64 ? "" : ".hostrequant")}", "quant/qgemm.cl", "qgemm", t.Defines + ClKernels.Fp64Define(device))
+        : base(device, $"opencl.qgemm.tiled.{t}", "quant/qgemm.cl", "qgemm", t.Defines, QuantEpilogue.Of(d))
     {
         _d = d;
         _t = t;
-        _hostRequant = d.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
     }
 
     public override void Prepare(OpData data)
     {
         var q = (QGemmData)data;
         ReleaseBuffers();
-        _data = q;
-        bool outQ = _d.Output == QuantOutput.Quantized && !_hostRequant;
-        _mult = QuantArgs.Multipliers(_d.AQuant, _d.BQuant, _d.YQuant, _d.N);
-        _acc = _hostRequant ? new int[(long)_d.M * _d.N] : [];
-        nint y8 = outQ ? Buffer((long)_d.M * _d.N) : Buffer(16);
-        nint y32 = outQ ? Buffer(16) : Buffer(4L * _d.M * _d.N);
-        _y = outQ ? y8 : y32;
-        Arg(0, _d.M);
-        Arg(1, _d.N);
-        Arg(2, _d.K);
-        _a = Upload<byte>(q.A);
-        ArgBuffer(3, _a);
-        Arg(4, _d.AType == DataType.S8 ? 1 : 0);
-        Arg(5, _d.AQuant.ZeroPoint(0));
+        Args(0, _d.M, _d.N, _d.K);
+        ArgBuffer(3, UploadActivations(q.A));
+        Args(4, Signed(_d.AType), _d.AQuant.ZeroPoint(0));
         ArgBuffer(6, Upload<byte>(q.B));
-        Arg(7, _d.BType == DataType.S8 ? 1 : 0);
-        ArgBuffer(8, Upload<int>(QuantArgs.ZeroPoints(_d.BQuant, _d.N)));
-        Arg(9, outQ ? 1 : 0);
-        ArgBuffer(10, Upload<double>(_mult));
-        Arg(11, _d.YQuant?.ZeroPoint(0) ?? 0);
-        Arg(12, _d.Output == QuantOutput.Quantized ? _d.YType.MinValue() : 0);
-        Arg(13, _d.Output == QuantOutput.Quantized ? _d.YType.MaxValue() : 0);
-        ArgBuffer(14, y8);
-        ArgBuffer(15, y32);
+        Arg(7, Signed(_d.BType));
+        ArgBuffer(8, Upload<int>(ZeroPoints(_d.BQuant, _d.N)));
+        ArgRequant(9, q.Y8, q.Y32);
     }
-
-    public void UploadInputs() => Rewrite<byte>(_a, _data!.A);
 
     protected override (nuint[] Global, nuint[]? Local) Range =>
         ([RoundUp(_d.N, _t.TN) / (nuint)_t.RN, RoundUp(_d.M, _t.TM) / (nuint)_t.RM], [(nuint)_t.WgN, (nuint)_t.WgM]);
-
-    protected override void ReadBack()
-    {
-        QGemmData q = _data!;
-        if (_hostRequant)
-        {
-            Download<int>(_y, _acc);
-            int n = _d.N;
-            QuantArgs.HostRequantize(_acc, q.Y8!, i => (int)(i % n), _mult, _d.YQuant!, _d.YType);
-        }
-        else if (q.Y32 is not null)
-        {
-            Download<int>(_y, q.Y32);
-        }
-        else
-        {
-            Download<byte>(_y, q.Y8!);
-        }
-    }
 }
 
 /// <summary>
@@ -316,194 +354,87 @@ internal sealed class ClQGemmKernel : ClKernelBase, IStreamingKernel
 /// 4-aligned K-major runs and compute the row and column sums; qgemm_dot accumulates raw 4-element dot products and
 /// corrects the zero points with those sums. All three are timed.
 /// </summary>
-internal sealed class ClQGemmDotKernel : ClKernelBase, IStreamingKernel
+internal sealed class ClQGemmDotKernel : ClQuantKernel
 {
     private readonly QGemmDesc _d;
     private readonly ClTiling _t;
-    private readonly bool _hostRequant;
     private readonly nint _packA, _packB;
-    private ClStage[] _stages = [];
-    private QGemmData? _data;
-    private nint _y, _a;
-    private double[] _mult = [];
-    private int[] _acc = [];
 
     public ClQGemmDotKernel(OpenClDevice device, QGemmDesc d, ClTiling t, ClIntDotMode mode)
-        : base(device, KernelName(device, t, mode), "quant/qgemm.cl", "qgemm_dot",
-            $"{t.Defines} -DCHIPKIT_INTDOT={(mode == ClIntDotMode.Native ? 2 : 1)} -DA_SIGNED={(d.AType == DataType.S8 ? 1 : 0)} -DB_SIGNED={(d.BType == DataType.S8 ? 1 : 0)}{ClKernels.Fp64Define(device)}")
+        : base(device, ClIntDot.KernelName("qgemm", t, mode), "quant/qgemm.cl", "qgemm_dot",
+            $"{ClIntDot.Defines(t, mode)} -DA_SIGNED={Signed(d.AType)} -DB_SIGNED={Signed(d.BType)}", QuantEpilogue.Of(d))
     {
-        if (mode == ClIntDotMode.Off)
-        {
-            throw new ArgumentException("the dot-product kernel needs mode Native or Emulated", nameof(mode));
-        }
-
         _d = d;
         _t = t;
-        _hostRequant = d.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
         _packA = CreateStageKernel("qgemm_pack_a4");
         _packB = CreateStageKernel("qgemm_pack_b4");
     }
-
-    private static string KernelName(OpenClDevice device, ClTiling t, ClIntDotMode mode) =>
-        $"opencl.qgemm.dot4.{(mode == ClIntDotMode.Native ? "native" : "emulated")}.r{t.RM}x{t.RN}{(device.Desc.HasFp64 ? "" : ".hostrequant")}";
-
-    protected override IReadOnlyList<ClStage> Stages => _stages;
 
     public override void Prepare(OpData data)
     {
         var q = (QGemmData)data;
         ReleaseBuffers();
-        _data = q;
-        bool outQ = _d.Output == QuantOutput.Quantized && !_hostRequant;
-        _mult = QuantArgs.Multipliers(_d.AQuant, _d.BQuant, _d.YQuant, _d.N);
-        _acc = _hostRequant ? new int[(long)_d.M * _d.N] : [];
         long k4 = (_d.K + 3L) / 4 * 4;
-        nint y8 = outQ ? Buffer((long)_d.M * _d.N) : Buffer(16);
-        nint y32 = outQ ? Buffer(16) : Buffer(4L * _d.M * _d.N);
-        _y = outQ ? y8 : y32;
-        _a = Upload<byte>(q.A);
-        nint b = Upload<byte>(q.B);
+        nint a = UploadActivations(q.A), b = Upload<byte>(q.B);
         nint ap = Buffer(_d.M * k4), bp = Buffer(_d.N * k4), rowsum = Buffer(4L * _d.M), colsum = Buffer(4L * _d.N);
-        StageArg(_packA, 0, _d.M);
-        StageArg(_packA, 1, _d.K);
-        StageArgBuffer(_packA, 2, _a);
+        StageArgs(_packA, 0, _d.M, _d.K);
+        StageArgBuffer(_packA, 2, a);
         StageArgBuffer(_packA, 3, ap);
         StageArgBuffer(_packA, 4, rowsum);
-        StageArg(_packB, 0, _d.N);
-        StageArg(_packB, 1, _d.K);
+        StageArgs(_packB, 0, _d.N, _d.K);
         StageArgBuffer(_packB, 2, b);
         StageArgBuffer(_packB, 3, bp);
         StageArgBuffer(_packB, 4, colsum);
-        _stages =
+        Stages =
         [
             new ClStage(_packA, [(nuint)_d.M], null),
             new ClStage(_packB, [(nuint)_d.N], null),
         ];
-        Arg(0, _d.M);
-        Arg(1, _d.N);
-        Arg(2, _d.K);
+        Args(0, _d.M, _d.N, _d.K);
         ArgBuffer(3, ap);
         ArgBuffer(4, rowsum);
         Arg(5, _d.AQuant.ZeroPoint(0));
         ArgBuffer(6, bp);
         ArgBuffer(7, colsum);
-        ArgBuffer(8, Upload<int>(QuantArgs.ZeroPoints(_d.BQuant, _d.N)));
-        Arg(9, outQ ? 1 : 0);
-        ArgBuffer(10, Upload<double>(_mult));
-        Arg(11, _d.YQuant?.ZeroPoint(0) ?? 0);
-        Arg(12, _d.Output == QuantOutput.Quantized ? _d.YType.MinValue() : 0);
-        Arg(13, _d.Output == QuantOutput.Quantized ? _d.YType.MaxValue() : 0);
-        ArgBuffer(14, y8);
-        ArgBuffer(15, y32);
+        ArgBuffer(8, Upload<int>(ZeroPoints(_d.BQuant, _d.N)));
+        ArgRequant(9, q.Y8, q.Y32);
     }
-
-    public void UploadInputs() => Rewrite<byte>(_a, _data!.A);
 
     protected override (nuint[] Global, nuint[]? Local) Range =>
         ([(nuint)((_d.N + _t.RN - 1) / _t.RN), (nuint)((_d.M + _t.RM - 1) / _t.RM)], null);
-
-    protected override void ReadBack()
-    {
-        QGemmData q = _data!;
-        if (_hostRequant)
-        {
-            Download<int>(_y, _acc);
-            int n = _d.N;
-            QuantArgs.HostRequantize(_acc, q.Y8!, i => (int)(i % n), _mult, _d.YQuant!, _d.YType);
-        }
-        else if (q.Y32 is not null)
-        {
-            Download<int>(_y, q.Y32);
-        }
-        else
-        {
-            Download<byte>(_y, q.Y8!);
-        }
-    }
 }
 
 /// <summary>Quantised conv: kernels/quant/qconv.cl, entry qconv_igemm.</summary>
-internal sealed class ClQConvKernel : ClKernelBase, IStreamingKernel
+internal sealed class ClQConvKernel : ClQuantKernel
 {
     private readonly QConv2dDesc _q;
     private readonly ClTiling _t;
-    private readonly bool _hostRequant;
-    private QConvData? _data;
-    private nint _y, _x;
-    private double[] _mult = [];
-    private int[] _acc = [];
 
     public ClQConvKernel(OpenClDevice device, QConv2dDesc q, ClTiling t)
-        : base(device, $"opencl.qconv.igemm.{t}{(device.Desc.HasFp64 ? "" : ".hostrequant")}", "quant/qconv.cl", "qconv_igemm",
-            $"{t.Defines} -DNHWC={(q.Conv.Layout == TensorLayout.Nhwc ? 1 : 0)}{ClKernels.Fp64Define(device)}")
+        : base(device, $"opencl.qconv.igemm.{t}", "quant/qconv.cl", "qconv_igemm", $"{t.Defines}{ConvArgs.LayoutDefine(q.Conv)}", QuantEpilogue.Of(q))
     {
         _q = q;
         _t = t;
-        _hostRequant = q.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
     }
 
     public override void Prepare(OpData data)
     {
         var x = (QConvData)data;
         ReleaseBuffers();
-        _data = x;
         Conv2dDesc c = _q.Conv;
-        bool outQ = _q.Output == QuantOutput.Quantized && !_hostRequant;
-        _mult = QuantArgs.Multipliers(_q.XQuant, _q.WQuant, _q.YQuant, c.K);
-        _acc = _hostRequant ? new int[c.OutputElements] : [];
-        int[] args = ConvArgs.Of(c);
-        for (uint i = 0; i < args.Length; i++)
-        {
-            Arg(i, args[i]);
-        }
-
-        uint n = (uint)args.Length;
-        nint y8 = outQ ? Buffer(c.OutputElements) : Buffer(16);
-        nint y32 = outQ ? Buffer(16) : Buffer(4L * c.OutputElements);
-        _y = outQ ? y8 : y32;
-        _x = Upload<byte>(x.X);
-        ArgBuffer(n, _x);
-        Arg(n + 1, _q.XType == DataType.S8 ? 1 : 0);
-        Arg(n + 2, _q.XQuant.ZeroPoint(0));
+        uint n = Args(0, ConvArgs.Of(c));
+        ArgBuffer(n, UploadActivations(x.X));
+        Args(n + 1, Signed(_q.XType), _q.XQuant.ZeroPoint(0));
         ArgBuffer(n + 3, Upload<byte>(x.W));
-        Arg(n + 4, _q.WType == DataType.S8 ? 1 : 0);
-        ArgBuffer(n + 5, Upload<int>(QuantArgs.ZeroPoints(_q.WQuant, c.K)));
+        Arg(n + 4, Signed(_q.WType));
+        ArgBuffer(n + 5, Upload<int>(ZeroPoints(_q.WQuant, c.K)));
         bool bias = _q.HasBias && x.Bias is not null;
         ArgBuffer(n + 6, bias ? Upload<int>(x.Bias) : Buffer(16));
         Arg(n + 7, bias ? 1 : 0);
-        Arg(n + 8, outQ ? 1 : 0);
-        ArgBuffer(n + 9, Upload<double>(_mult));
-        Arg(n + 10, _q.YQuant?.ZeroPoint(0) ?? 0);
-        Arg(n + 11, _q.Output == QuantOutput.Quantized ? _q.YType.MinValue() : 0);
-        Arg(n + 12, _q.Output == QuantOutput.Quantized ? _q.YType.MaxValue() : 0);
-        ArgBuffer(n + 13, y8);
-        ArgBuffer(n + 14, y32);
+        ArgRequant(n + 8, x.Y8, x.Y32);
     }
-
-    public void UploadInputs() => Rewrite<byte>(_x, _data!.X);
 
     protected override (nuint[] Global, nuint[]? Local) Range => ConvArgs.IgemmRange(_q.Conv, _t);
-
-    protected override void ReadBack()
-    {
-        QConvData x = _data!;
-        if (_hostRequant)
-        {
-            Download<int>(_y, _acc);
-            Conv2dDesc c = _q.Conv;
-            long pq = (long)c.P * c.Q;
-            Func<long, int> channelOf = c.Layout == TensorLayout.Nhwc ? i => (int)(i % c.K) : i => (int)(i / pq % c.K);
-            QuantArgs.HostRequantize(_acc, x.Y8!, channelOf, _mult, _q.YQuant!, _q.YType);
-        }
-        else if (x.Y32 is not null)
-        {
-            Download<int>(_y, x.Y32);
-        }
-        else
-        {
-            Download<byte>(_y, x.Y8!);
-        }
-    }
 }
 
 /// <summary>
@@ -512,102 +443,57 @@ internal sealed class ClQConvKernel : ClKernelBase, IStreamingKernel
 /// 4-aligned rows, with per-channel sums); qconv_dot accumulates raw 4-element dot products and corrects the zero
 /// points with those sums. All three are timed.
 /// </summary>
-internal sealed class ClQConvDotKernel : ClKernelBase, IStreamingKernel
+internal sealed class ClQConvDotKernel : ClQuantKernel
 {
     private readonly QConv2dDesc _q;
     private readonly ClTiling _t;
-    private readonly bool _hostRequant;
     private readonly nint _packX, _packW;
-    private ClStage[] _stages = [];
-    private QConvData? _data;
-    private nint _y, _x;
-    private double[] _mult = [];
-    private int[] _acc = [];
 
     public ClQConvDotKernel(OpenClDevice device, QConv2dDesc q, ClTiling t, ClIntDotMode mode)
-        : base(device, KernelName(device, t, mode), "quant/qconv.cl", "qconv_dot",
-            $"{t.Defines} -DNHWC={(q.Conv.Layout == TensorLayout.Nhwc ? 1 : 0)} -DCHIPKIT_INTDOT={(mode == ClIntDotMode.Native ? 2 : 1)} " +
-            $"-DX_SIGNED={(q.XType == DataType.S8 ? 1 : 0)} -DW_SIGNED={(q.WType == DataType.S8 ? 1 : 0)}{ClKernels.Fp64Define(device)}")
+        : base(device, ClIntDot.KernelName("qconv", t, mode), "quant/qconv.cl", "qconv_dot",
+            $"{ClIntDot.Defines(t, mode)}{ConvArgs.LayoutDefine(q.Conv)} -DX_SIGNED={Signed(q.XType)} -DW_SIGNED={Signed(q.WType)}", QuantEpilogue.Of(q))
     {
-        if (mode == ClIntDotMode.Off)
-        {
-            throw new ArgumentException("the dot-product kernel needs mode Native or Emulated", nameof(mode));
-        }
-
         _q = q;
         _t = t;
-        _hostRequant = q.Output == QuantOutput.Quantized && !device.Desc.HasFp64;
         _packX = CreateStageKernel("qconv_pack_x4");
         _packW = CreateStageKernel("qconv_pack_w4");
     }
-
-    private static string KernelName(OpenClDevice device, ClTiling t, ClIntDotMode mode) =>
-        $"opencl.qconv.dot4.{(mode == ClIntDotMode.Native ? "native" : "emulated")}.r{t.RM}x{t.RN}{(device.Desc.HasFp64 ? "" : ".hostrequant")}";
-
-    protected override IReadOnlyList<ClStage> Stages => _stages;
 
     public override void Prepare(OpData data)
     {
         var x = (QConvData)data;
         ReleaseBuffers();
-        _data = x;
         Conv2dDesc c = _q.Conv;
-        bool outQ = _q.Output == QuantOutput.Quantized && !_hostRequant;
-        _mult = QuantArgs.Multipliers(_q.XQuant, _q.WQuant, _q.YQuant, c.K);
-        _acc = _hostRequant ? new int[c.OutputElements] : [];
         int gk = c.C / c.Groups * c.R * c.S;
         long gk4 = (gk + 3L) / 4 * 4, npq = (long)c.N * c.P * c.Q;
-        nint y8 = outQ ? Buffer(c.OutputElements) : Buffer(16);
-        nint y32 = outQ ? Buffer(16) : Buffer(4L * c.OutputElements);
-        _y = outQ ? y8 : y32;
-        _x = Upload<byte>(x.X);
-        nint w = Upload<byte>(x.W);
+        nint xb = UploadActivations(x.X), w = Upload<byte>(x.W);
         nint xp = Buffer(c.Groups * npq * gk4), xsum = Buffer(4L * c.Groups * npq), wp = Buffer(c.K * gk4), wsum = Buffer(4L * c.K);
-        int[] geo = [c.N, c.C, c.H, c.W, c.R, c.S, c.P, c.Q, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW, c.Groups];
-        for (uint i = 0; i < geo.Length; i++)
-        {
-            StageArg(_packX, i, geo[i]);
-        }
-
-        StageArgBuffer(_packX, 15, _x);
-        StageArg(_packX, 16, _q.XQuant.ZeroPoint(0));
-        StageArgBuffer(_packX, 17, xp);
-        StageArgBuffer(_packX, 18, xsum);
-        StageArg(_packW, 0, c.K);
-        StageArg(_packW, 1, gk);
+        uint i = StageArgs(_packX, 0, c.N, c.C, c.H, c.W, c.R, c.S, c.P, c.Q, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW, c.Groups);
+        StageArgBuffer(_packX, i, xb);
+        StageArg(_packX, i + 1, _q.XQuant.ZeroPoint(0));
+        StageArgBuffer(_packX, i + 2, xp);
+        StageArgBuffer(_packX, i + 3, xsum);
+        StageArgs(_packW, 0, c.K, gk);
         StageArgBuffer(_packW, 2, w);
         StageArgBuffer(_packW, 3, wp);
         StageArgBuffer(_packW, 4, wsum);
-        _stages =
+        Stages =
         [
             new ClStage(_packX, [(nuint)npq, (nuint)c.Groups], null),
             new ClStage(_packW, [(nuint)c.K], null),
         ];
-        int[] args = [c.N, c.C, c.K, c.R, c.S, c.P, c.Q, c.Groups];
-        for (uint i = 0; i < args.Length; i++)
-        {
-            Arg(i, args[i]);
-        }
-
-        ArgBuffer(8, xp);
-        ArgBuffer(9, xsum);
-        Arg(10, _q.XQuant.ZeroPoint(0));
-        ArgBuffer(11, wp);
-        ArgBuffer(12, wsum);
-        ArgBuffer(13, Upload<int>(QuantArgs.ZeroPoints(_q.WQuant, c.K)));
+        uint n = Args(0, c.N, c.C, c.K, c.R, c.S, c.P, c.Q, c.Groups);
+        ArgBuffer(n, xp);
+        ArgBuffer(n + 1, xsum);
+        Arg(n + 2, _q.XQuant.ZeroPoint(0));
+        ArgBuffer(n + 3, wp);
+        ArgBuffer(n + 4, wsum);
+        ArgBuffer(n + 5, Upload<int>(ZeroPoints(_q.WQuant, c.K)));
         bool bias = _q.HasBias && x.Bias is not null;
-        ArgBuffer(14, bias ? Upload<int>(x.Bias) : Buffer(16));
-        Arg(15, bias ? 1 : 0);
-        Arg(16, outQ ? 1 : 0);
-        ArgBuffer(17, Upload<double>(_mult));
-        Arg(18, _q.YQuant?.ZeroPoint(0) ?? 0);
-        Arg(19, _q.Output == QuantOutput.Quantized ? _q.YType.MinValue() : 0);
-        Arg(20, _q.Output == QuantOutput.Quantized ? _q.YType.MaxValue() : 0);
-        ArgBuffer(21, y8);
-        ArgBuffer(22, y32);
+        ArgBuffer(n + 6, bias ? Upload<int>(x.Bias) : Buffer(16));
+        Arg(n + 7, bias ? 1 : 0);
+        ArgRequant(n + 8, x.Y8, x.Y32);
     }
-
-    public void UploadInputs() => Rewrite<byte>(_x, _data!.X);
 
     protected override (nuint[] Global, nuint[]? Local) Range
     {
@@ -616,27 +502,6 @@ internal sealed class ClQConvDotKernel : ClKernelBase, IStreamingKernel
             Conv2dDesc c = _q.Conv;
             long npq = (long)c.N * c.P * c.Q;
             return ([(nuint)((npq + _t.RN - 1) / _t.RN), (nuint)((c.Kg + _t.RM - 1) / _t.RM), (nuint)c.Groups], null);
-        }
-    }
-
-    protected override void ReadBack()
-    {
-        QConvData x = _data!;
-        if (_hostRequant)
-        {
-            Download<int>(_y, _acc);
-            Conv2dDesc c = _q.Conv;
-            long pq = (long)c.P * c.Q;
-            Func<long, int> channelOf = c.Layout == TensorLayout.Nhwc ? i => (int)(i % c.K) : i => (int)(i / pq % c.K);
-            QuantArgs.HostRequantize(_acc, x.Y8!, channelOf, _mult, _q.YQuant!, _q.YType);
-        }
-        else if (x.Y32 is not null)
-        {
-            Download<int>(_y, x.Y32);
-        }
-        else
-        {
-            Download<byte>(_y, x.Y8!);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using ChipKit.Core.Devices;
 using ChipKit.Core.Workloads;
 using ChipKit.Models;
@@ -25,6 +24,7 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
     private readonly TfliteModel _model;
     private readonly Interpreter _plan;
     private readonly nint _program;
+    private readonly string _display;
     private readonly int[] _bufferOf;          // tensor index -> index into _activations (-1: not an activation)
     private readonly long[] _bufferBytes;
     private readonly Step[] _steps;
@@ -63,6 +63,7 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
         ClSource src = device.Sources.Load(File);
         Name = $"opencl.tflite.int8.v{Lanes}" + (src.FromUser ? ".user" : "");
         _program = device.Program(src, ClTiling.Choose(device.Desc, sizeof(int)).Defines);
+        _display = src.DisplayPath;
 
         // activation buffers: one per tensor; a RESHAPE output is its input's buffer
         _bufferOf = new int[model.Tensors.Length];
@@ -112,7 +113,7 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
                     SoftmaxLayer s => ("tfl_softmax", new[] { (nuint)Math.Max(1, model.Tensors[op.Outputs[0]].ElementCount / s.Depth) }),
                     _ => throw new NotSupportedException($"{model.Source}: operator {op.Index} ({layer.Name}) has no OpenCL kernel"),
                 };
-                steps.Add(new Step(layer, NewKernel(entry), global));
+                steps.Add(new Step(layer, device.CreateKernel(_program, entry, _display), global));
             }
         }
         catch
@@ -146,24 +147,6 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
 
     private static nuint[] Range2(int channels, Window g) => [(nuint)channels, (nuint)Math.Max(1L, (long)g.N * g.OH * g.OW)];
 
-    private nint NewKernel(string entry)
-    {
-        byte[] e = Encoding.ASCII.GetBytes(entry + "\0");
-        int err;
-        nint k;
-        fixed (byte* pe = e)
-        {
-            k = Cl.CreateKernel(_program, pe, &err);
-        }
-
-        if (err != 0)
-        {
-            throw new OpenClException($"clCreateKernel '{entry}' in kernels/{File} on {_device.Desc.Id} failed with {ClNative.ErrorName(err)} ({err}) (a --kernels source must keep ChipKit's entry points)");
-        }
-
-        return k;
-    }
-
     public void Prepare(OpData data)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -177,7 +160,7 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
         _activations = new nint[_bufferBytes.Length];
         for (int i = 0; i < _activations.Length; i++)
         {
-            _activations[i] = NewBuffer(_bufferBytes[i]);
+            _activations[i] = _device.CreateBuffer(_bufferBytes[i]);
         }
 
         foreach (Step s in _steps)
@@ -315,10 +298,7 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
             double total = 0;
             for (int i = 0; i < _steps.Length; i++)
             {
-                ulong start, end;
-                ClNative.Check(Cl.GetEventProfilingInfo(ev[i], ProfilingInfo.Start, sizeof(ulong), &start, null), "clGetEventProfilingInfo");
-                ClNative.Check(Cl.GetEventProfilingInfo(ev[i], ProfilingInfo.End, sizeof(ulong), &end, null), "clGetEventProfilingInfo");
-                double s = (end - start) * 1e-9;
+                double s = _device.EventSeconds(ev[i]);
                 layers[i] = (_steps[i].Layer.Op.Index, _steps[i].Layer.Name, s);
                 total += s;
             }
@@ -342,10 +322,7 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
     private void Infer(nint* ev)
     {
         ModelData d = _data ?? throw new InvalidOperationException("Prepare was not called");
-        fixed (sbyte* px = d.Input)
-        {
-            ClNative.Check(Cl.EnqueueWriteBuffer(_device.Queue, Act(_model.Inputs[0]), true, 0, (nuint)d.Input.Length, px, 0, null, null), "clEnqueueWriteBuffer (model input)");
-        }
+        _device.Write<sbyte>(Act(_model.Inputs[0]), d.Input, " (model input)");
 
         for (int i = 0; i < _steps.Length; i++)
         {
@@ -357,10 +334,7 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
             }
         }
 
-        fixed (sbyte* py = d.Output)
-        {
-            ClNative.Check(Cl.EnqueueReadBuffer(_device.Queue, Act(_model.Outputs[0]), true, 0, (nuint)d.Output.Length, py, 0, null, null), "clEnqueueReadBuffer (model output)");
-        }
+        _device.Read<sbyte>(Act(_model.Outputs[0]), d.Output, " (model output)");
     }
 
     /// <summary>The device contents of an activation tensor after the last run (tests compare every layer with ref).</summary>
@@ -372,37 +346,18 @@ internal sealed unsafe class ClModelKernel : IDeviceTimedKernel, IModelLayerTime
         }
 
         var y = new sbyte[_model.Tensors[tensor].ElementCount];
-        fixed (sbyte* py = y)
-        {
-            ClNative.Check(Cl.EnqueueReadBuffer(_device.Queue, Act(tensor), true, 0, (nuint)y.Length, py, 0, null, null), "clEnqueueReadBuffer");
-        }
-
+        _device.Read<sbyte>(Act(tensor), y);
         return y;
     }
 
     private void ArgValue<T>(nint kernel, uint index, T value) where T : unmanaged =>
         ClNative.Check(Cl.SetKernelArg(kernel, index, (nuint)sizeof(T), &value), $"clSetKernelArg {index} ({Name})");
 
-    private nint NewBuffer(long bytes)
-    {
-        int err;
-        nint b = Cl.CreateBuffer(_device.Context, MemFlags.ReadWrite, (nuint)Math.Max(bytes, 16), null, &err);
-        ClNative.Check(err, $"clCreateBuffer ({bytes} bytes)");
-        return b;
-    }
-
     private nint Constant<T>(ReadOnlySpan<T> data) where T : unmanaged
     {
-        nint b = NewBuffer((long)data.Length * sizeof(T));
+        nint b = _device.CreateBuffer((long)data.Length * sizeof(T));
         _constants.Add(b);
-        if (data.Length > 0)
-        {
-            fixed (T* p = data)
-            {
-                ClNative.Check(Cl.EnqueueWriteBuffer(_device.Queue, b, true, 0, (nuint)((long)data.Length * sizeof(T)), p, 0, null, null), "clEnqueueWriteBuffer");
-            }
-        }
-
+        _device.Write(b, data);
         return b;
     }
 

@@ -175,6 +175,64 @@ public sealed unsafe class OpenClDevice : IDevice, ChipKit.Models.ITfliteModelDe
         }
     }
 
+    /// <summary>The kernel object of an entry point of a built program; a failure names the file and this device.</summary>
+    internal nint CreateKernel(nint program, string entry, string displayPath)
+    {
+        byte[] e = Encoding.ASCII.GetBytes(entry + "\0");
+        int err;
+        nint kernel;
+        fixed (byte* pe = e)
+        {
+            kernel = Cl.CreateKernel(program, pe, &err);
+        }
+
+        if (err != 0)
+        {
+            throw new OpenClException($"clCreateKernel '{entry}' in {displayPath} on {Desc.Id} failed with {ClNative.ErrorName(err)} ({err}) (a --kernels source must keep ChipKit's entry points)");
+        }
+
+        return kernel;
+    }
+
+    /// <summary>A read-write buffer of at least 16 bytes; the caller releases it.</summary>
+    internal nint CreateBuffer(long bytes)
+    {
+        int err;
+        nint b = Cl.CreateBuffer(Context, MemFlags.ReadWrite, (nuint)Math.Max(bytes, 16), null, &err);
+        ClNative.Check(err, $"clCreateBuffer ({bytes} bytes)");
+        return b;
+    }
+
+    /// <summary>Copies <paramref name="data"/> to the start of a buffer (blocking).</summary>
+    internal void Write<T>(nint buffer, ReadOnlySpan<T> data, string what = "") where T : unmanaged
+    {
+        if (data.Length > 0)
+        {
+            fixed (T* p = data)
+            {
+                ClNative.Check(Cl.EnqueueWriteBuffer(Queue, buffer, true, 0, (nuint)((long)data.Length * sizeof(T)), p, 0, null, null), "clEnqueueWriteBuffer" + what);
+            }
+        }
+    }
+
+    /// <summary>Copies the start of a buffer into <paramref name="into"/> (blocking).</summary>
+    internal void Read<T>(nint buffer, Span<T> into, string what = "") where T : unmanaged
+    {
+        fixed (T* p = into)
+        {
+            ClNative.Check(Cl.EnqueueReadBuffer(Queue, buffer, true, 0, (nuint)((long)into.Length * sizeof(T)), p, 0, null, null), "clEnqueueReadBuffer" + what);
+        }
+    }
+
+    /// <summary>CL_PROFILING_COMMAND_END - CL_PROFILING_COMMAND_START of a finished event, in seconds.</summary>
+    internal double EventSeconds(nint ev)
+    {
+        ulong start, end;
+        ClNative.Check(Cl.GetEventProfilingInfo(ev, ProfilingInfo.Start, sizeof(ulong), &start, null), "clGetEventProfilingInfo");
+        ClNative.Check(Cl.GetEventProfilingInfo(ev, ProfilingInfo.End, sizeof(ulong), &end, null), "clGetEventProfilingInfo");
+        return (end - start) * 1e-9;
+    }
+
     /// <summary>A program from a cached binary, built with the same options; 0 when the runtime refuses it.</summary>
     private nint BuildFromBinary(byte[] binary, string options)
     {

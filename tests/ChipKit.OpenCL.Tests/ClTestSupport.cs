@@ -33,6 +33,53 @@ internal static class ClTestSupport
         return (devices, reason);
     }
 
+    /// <summary>
+    /// One form of a quantised kernel (qgemm / qconv) on a device, whatever CHIPKIT_OPENCL_INTDOT says: Off, the tiled
+    /// kernels (qgemm, qconv_igemm); Emulated, the dot-product kernels with the portable macro; Native, with the
+    /// device's cl_khr_integer_dot_product builtins. The tiling is the device's unless given. Checks the kernel name.
+    /// </summary>
+    public static IKernel QuantKernel(IDevice d, Workload wl, ClIntDotMode mode, ClTiling? tiling = null)
+    {
+        var cl = (OpenClDevice)d;
+        ClTiling t = tiling ?? ClTiling.Choose(cl.Desc, sizeof(int));
+        IKernel k = (wl, mode) switch
+        {
+            (QGemmWorkload g, ClIntDotMode.Off) => new ClQGemmKernel(cl, g.Desc, t),
+            (QGemmWorkload g, _) => new ClQGemmDotKernel(cl, g.Desc, t, mode),
+            (QConvWorkload c, ClIntDotMode.Off) => new ClQConvKernel(cl, c.Desc, t),
+            (QConvWorkload c, _) => new ClQConvDotKernel(cl, c.Desc, t, mode),
+            _ => throw new AssertionException($"{wl.Spec} is not a quantised GEMM or conv"),
+        };
+        string prefix = mode switch
+        {
+            ClIntDotMode.Off => wl is QGemmWorkload ? "opencl.qgemm.tiled." : "opencl.qconv.igemm.",
+            ClIntDotMode.Native => $"opencl.{wl.Op}.dot4.native.",
+            _ => $"opencl.{wl.Op}.dot4.emulated.",
+        };
+        Assert.That(k.Name, Does.StartWith(prefix));
+        return k;
+    }
+
+    /// <summary>
+    /// A quantised workload bit-exact on every device in one form: the tiled kernels (<paramref name="dot"/> false), or
+    /// the dot-product kernels, emulated on every device and then native on the devices that report
+    /// cl_khr_integer_dot_product (PoCL does not).
+    /// </summary>
+    public static void CheckQuant(Workload wl, int seed, bool dot)
+    {
+        if (!dot)
+        {
+            CheckWorkload(wl, seed, d => QuantKernel(d, wl, ClIntDotMode.Off));
+            return;
+        }
+
+        CheckWorkload(wl, seed, d => QuantKernel(d, wl, ClIntDotMode.Emulated));
+        if (Devices.Any(d => ((OpenClDevice)d).Desc.HasIntegerDot))
+        {
+            CheckWorkload(wl, seed, d => QuantKernel(d, wl, ((OpenClDevice)d).Desc.HasIntegerDot ? ClIntDotMode.Native : ClIntDotMode.Emulated));
+        }
+    }
+
     /// <summary>Runs the workload on every OpenCL device (prepare, run, verify, poison, run again, verify again).</summary>
     public static void CheckAll(string spec, int seed = 1) => CheckWorkload(WorkloadSpec.Parse(spec), seed);
 

@@ -1,4 +1,5 @@
 using ChipKit.Core.Descriptors;
+using ChipKit.Core.Devices;
 using ChipKit.Core.Workloads;
 
 namespace ChipKit.OpenCL.Tests;
@@ -57,54 +58,104 @@ public class ConformanceTests
     [TestCaseSource(nameof(ConvSpecs))]
     public void Conv(string spec) => ClTestSupport.CheckAll(spec);
 
-    public static IEnumerable<string> QGemmSpecs()
-    {
-        yield return "qgemm:m=1,n=1,k=1";
-        yield return "qgemm:m=19,n=35,k=67,dtype=u8,wtype=s8,perchannel=1";
-        yield return "qgemm:m=8,n=17,k=33,dtype=s8,out=i32";
-        yield return "qgemm:m=64,n=64,k=64,dtype=u8";
-        yield return "qgemm:m=65,n=63,k=130,dtype=s8,wtype=u8,perchannel=1";
-        yield return "qgemm:m=130,n=129,k=33,dtype=u8,wtype=s8,out=i32,perchannel=1";
-        yield return "qgemm:m=3,n=127,k=31,dtype=s8,wtype=s8";
-        yield return "qgemm:m=127,n=3,k=65,dtype=u8,wtype=u8,out=i32";
-    }
+    // The quantised kernels run in both forms explicitly, whatever the device's default (CHIPKIT_OPENCL_INTDOT=auto
+    // picks the dot-product form on CPU-type devices such as PoCL): the tiled kernels (qgemm, qconv_igemm), and the
+    // dot-product kernels (emulated everywhere, native where the device reports cl_khr_integer_dot_product).
+    public static IEnumerable<string> QGemmSpecs() =>
+    [
+        "qgemm:m=1,n=1,k=1",
+        "qgemm:m=1,n=1,k=3",
+        "qgemm:m=5,n=7,k=5,dtype=s8,wtype=s8",
+        "qgemm:m=19,n=35,k=67,dtype=u8,wtype=s8,perchannel=1",
+        "qgemm:m=8,n=17,k=33,dtype=s8,out=i32",
+        "qgemm:m=64,n=64,k=64,dtype=u8",
+        "qgemm:m=65,n=63,k=130,dtype=s8,wtype=u8,perchannel=1",
+        "qgemm:m=130,n=129,k=33,dtype=u8,wtype=s8,out=i32,perchannel=1",
+        "qgemm:m=3,n=127,k=31,dtype=s8,wtype=s8",
+        "qgemm:m=3,n=127,k=31,dtype=s8,wtype=s8,perchannel=1",
+        "qgemm:m=127,n=3,k=65,dtype=u8,wtype=u8,out=i32",
+        "qgemm:m=9,n=11,k=4097,dtype=u8,wtype=u8",
+    ];
 
     [TestCaseSource(nameof(QGemmSpecs))]
-    public void QGemm(string spec) => ClTestSupport.CheckAll(spec);
+    public void QGemm_tiled(string spec) => ClTestSupport.CheckQuant(WorkloadSpec.Parse(spec), seed: 1, dot: false);
+
+    [TestCaseSource(nameof(QGemmSpecs))]
+    public void QGemm_dot4(string spec) => ClTestSupport.CheckQuant(WorkloadSpec.Parse(spec), seed: 1, dot: true);
 
     public static IEnumerable<string> QConvSpecs() =>
     [
+        "qconv:c=1,h=1,k=1,r=1",
         "qconv:c=8,h=9,k=12,r=3,pad=1,dtype=u8,wtype=s8,perchannel=1,bias=1",
         "qconv:c=4,h=7,k=6,r=1,stride=2,dtype=s8,out=i32",
         "qconv:n=2,c=6,h=9,w=7,k=4,r=3,s=2,stride_h=2,pad_top=1,pad_bottom=2,pad_left=0,pad_right=1,dilation=2,groups=2,layout=nhwc,bias=1,dtype=u8,wtype=s8",
         "qconv:c=16,h=10,k=16,r=3,pad=1,groups=16,dtype=u8,wtype=u8,perchannel=1",
         "qconv:c=65,h=6,k=66,r=3,pad=1,dtype=s8,wtype=s8,out=i32,perchannel=1,bias=1",
         "qconv:c=3,h=12,k=70,r=3,stride=2,pad=1,layout=nhwc,dtype=u8,wtype=s8,perchannel=1",
+        "qconv:c=5,h=8,k=7,r=3,pad=2,dtype=s8,wtype=u8,perchannel=1,bias=1",
     ];
 
     [TestCaseSource(nameof(QConvSpecs))]
-    public void QConv(string spec) => ClTestSupport.CheckAll(spec);
+    public void QConv_tiled(string spec) => ClTestSupport.CheckQuant(WorkloadSpec.Parse(spec), seed: 1, dot: false);
 
-    /// <summary>Zero points at the ends of their ranges (0/255, -128/127) with per-channel weights and saturating outputs.</summary>
-    [TestCase(DataType.U8, DataType.U8, 0, 255, QuantOutput.Quantized)]
-    [TestCase(DataType.U8, DataType.S8, 255, -128, QuantOutput.Quantized)]
-    [TestCase(DataType.S8, DataType.S8, -128, 127, QuantOutput.Quantized)]
-    [TestCase(DataType.S8, DataType.U8, 127, 0, QuantOutput.Int32)]
-    public void Extreme_zero_points(DataType at, DataType bt, int aZp, int bZp, QuantOutput output)
+    [TestCaseSource(nameof(QConvSpecs))]
+    public void QConv_dot4(string spec) => ClTestSupport.CheckQuant(WorkloadSpec.Parse(spec), seed: 1, dot: true);
+
+    /// <summary>Zero points at the ends of their ranges (0/255, -128/127), per-tensor and per-channel weights,
+    /// saturating outputs, an odd K (131; the conv's C/groups·R·S = 27): in the dot-product form the correction terms
+    /// at their largest, in the tiled form the zero points subtracted at load. Both forms, GEMM and conv.</summary>
+    [TestCase(DataType.U8, DataType.U8, 0, 255, QuantOutput.Quantized, true)]
+    [TestCase(DataType.U8, DataType.U8, 0, 255, QuantOutput.Quantized, false)]
+    [TestCase(DataType.U8, DataType.S8, 255, -128, QuantOutput.Quantized, true)]
+    [TestCase(DataType.S8, DataType.S8, -128, 127, QuantOutput.Quantized, true)]
+    [TestCase(DataType.S8, DataType.S8, -128, 127, QuantOutput.Int32, true)]
+    [TestCase(DataType.S8, DataType.U8, 127, 0, QuantOutput.Int32, true)]
+    [TestCase(DataType.S8, DataType.U8, 127, 0, QuantOutput.Int32, false)]
+    [TestCase(DataType.S8, DataType.S8, 0, 0, QuantOutput.Quantized, false)]
+    public void Extreme_zero_points(DataType at, DataType bt, int aZp, int bZp, QuantOutput output, bool perChannel)
     {
-        const int M = 37, N = 67, K = 129;
-        var b = new QuantParams(Enumerable.Range(0, N).Select(i => 0.003f + (0.0001f * i)).ToArray(),
-            Enumerable.Range(0, N).Select(i => i % 2 == 0 ? bZp : (bt == DataType.U8 ? 255 - bZp : -1 - bZp)).ToArray());
-        QuantParams? y = output == QuantOutput.Quantized ? QuantParams.PerTensor(0.9f, at == DataType.U8 ? 255 : -128) : null;
-        var desc = new QGemmDesc(M, N, K, at, bt, output == QuantOutput.Quantized ? at : DataType.S32,
-            QuantParams.PerTensor(0.02f, aZp), b, y, output);
-        ClTestSupport.CheckWorkload(new QGemmWorkload(desc), seed: 3);
+        // per channel: alternate the zero point between the given end and the other end of the type's range
+        QuantParams Weights(int channels, float scale, float step) => perChannel
+            ? new QuantParams(Enumerable.Range(0, channels).Select(i => scale + (step * i)).ToArray(),
+                Enumerable.Range(0, channels).Select(i => i % 2 == 0 ? bZp : (bt == DataType.U8 ? 255 - bZp : -1 - bZp)).ToArray())
+            : QuantParams.PerTensor(scale, bZp);
 
+        const int M = 37, N = 67, K = 131;
+        QuantParams? y = output == QuantOutput.Quantized ? QuantParams.PerTensor(0.9f, at == DataType.U8 ? 255 : -128) : null;
+        DataType yt = output == QuantOutput.Quantized ? at : DataType.S32;
+        var gemm = new QGemmWorkload(new QGemmDesc(M, N, K, at, bt, yt, QuantParams.PerTensor(0.02f, aZp), Weights(N, 0.003f, 0.0001f), y, output));
         var conv = new Conv2dDesc(2, 6, 9, 8, 10, 3, 3, 1, 1, 1, 1, Groups: 2);
-        var wq = new QuantParams(Enumerable.Range(0, 10).Select(i => 0.004f + (0.0003f * i)).ToArray(),
-            Enumerable.Range(0, 10).Select(i => i % 2 == 0 ? bZp : (bt == DataType.U8 ? 255 - bZp : -1 - bZp)).ToArray());
-        var qd = new QConv2dDesc(conv, at, bt, output == QuantOutput.Quantized ? at : DataType.S32,
-            QuantParams.PerTensor(0.03f, aZp), wq, y, HasBias: true, output);
-        ClTestSupport.CheckWorkload(new QConvWorkload(qd), seed: 3);
+        var qconv = new QConvWorkload(new QConv2dDesc(conv, at, bt, yt, QuantParams.PerTensor(0.03f, aZp), Weights(10, 0.004f, 0.0003f), y, HasBias: true, output));
+        foreach (bool dot in new[] { false, true })
+        {
+            ClTestSupport.CheckQuant(gemm, seed: 3, dot);
+            ClTestSupport.CheckQuant(qconv, seed: 3, dot);
+        }
+    }
+
+    /// <summary>On a device without cl_khr_fp64 the quantised kernels write int32 accumulators and the host
+    /// requantises them (channel per column, NCHW and NHWC channel); the same PoCL device, described without the
+    /// extension, builds the kernels without CHIPKIT_FP64. Both forms.</summary>
+    [TestCase("qgemm:m=19,n=35,k=67,dtype=u8,wtype=s8,perchannel=1")]
+    [TestCase("qconv:c=8,h=9,k=12,r=3,pad=1,dtype=u8,wtype=s8,perchannel=1,bias=1")]
+    [TestCase("qconv:c=5,h=8,k=7,r=3,pad=1,dtype=s8,wtype=s8,perchannel=1,bias=1,layout=nhwc")]
+    public void Without_fp64_the_host_requantises(string spec)
+    {
+        ClDeviceDesc real = ((OpenClDevice)ClTestSupport.Devices[0]).Desc;
+        ClDeviceDesc desc = real with { Extensions = string.Join(' ', real.Extensions.Split(' ').Where(e => e != "cl_khr_fp64")) };
+        using var device = new OpenClDevice(desc, KernelSources.Embedded, cacheRoot: null);
+        Workload wl = WorkloadSpec.Parse(spec);
+        OpData data = wl.CreateData(4);
+        Expected expected = wl.ComputeReference(data);
+        foreach (ClIntDotMode mode in new[] { ClIntDotMode.Off, ClIntDotMode.Emulated })
+        {
+            using IKernel k = ClTestSupport.QuantKernel(device, wl, mode);
+            Assert.That(k.Name, Does.EndWith(".hostrequant"));
+            wl.PoisonOutput(data);
+            k.Prepare(data);
+            k.Run();
+            VerifyOutcome v = wl.Verify(data, expected);
+            Assert.That(v.Passed, Is.True, $"{k.Name} on {spec}: {v.Message}");
+        }
     }
 }

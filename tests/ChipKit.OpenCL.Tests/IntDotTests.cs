@@ -6,105 +6,25 @@ using ChipKit.Core.Workloads;
 namespace ChipKit.OpenCL.Tests;
 
 /// <summary>
-/// The dot-product formulation of the quantised GEMM (raw 4-element dot products, zero points corrected with row and
-/// column sums), bit-exact with the oracle: the emulated builtins (CHIPKIT_INTDOT=1) on every device, and the
-/// extension's builtins (CHIPKIT_INTDOT=2) on devices that report cl_khr_integer_dot_product (PoCL does not).
+/// How the quantised GEMM and conv choose between the tiled kernels and the dot-product form (raw 4-element dot
+/// products, zero points corrected with row and column sums), and what the form must keep doing in a model executor.
+/// Bit-exactness of both forms on every shape is in <see cref="ConformanceTests"/> (QGemm_dot4, QConv_dot4,
+/// Extreme_zero_points) and <see cref="TilingTests"/>.
 /// </summary>
 public class IntDotTests
 {
-    public static IEnumerable<string> Specs() =>
-    [
-        "qgemm:m=1,n=1,k=1",
-        "qgemm:m=1,n=1,k=3",
-        "qgemm:m=5,n=7,k=5,dtype=s8,wtype=s8",
-        "qgemm:m=19,n=35,k=67,dtype=u8,wtype=s8,perchannel=1",
-        "qgemm:m=8,n=17,k=33,dtype=s8,out=i32",
-        "qgemm:m=64,n=64,k=64,dtype=u8",
-        "qgemm:m=65,n=63,k=130,dtype=s8,wtype=u8,perchannel=1",
-        "qgemm:m=130,n=129,k=33,dtype=u8,wtype=s8,out=i32,perchannel=1",
-        "qgemm:m=3,n=127,k=31,dtype=s8,wtype=s8,perchannel=1",
-        "qgemm:m=127,n=3,k=65,dtype=u8,wtype=u8,out=i32",
-        "qgemm:m=9,n=11,k=4097,dtype=u8,wtype=u8",
-    ];
-
-    /// <summary>The emulated kernel on every device; then, where a device reports the extension, the native one too.</summary>
-    private static void Check(Workload wl, int seed)
-    {
-        IKernel Make(IDevice d, ClIntDotMode mode)
-        {
-            var cl = (OpenClDevice)d;
-            ClTiling t = ClTiling.Choose(cl.Desc, sizeof(int));
-            IKernel k = wl is QGemmWorkload g ? new ClQGemmDotKernel(cl, g.Desc, t, mode) : new ClQConvDotKernel(cl, ((QConvWorkload)wl).Desc, t, mode);
-            Assert.That(k.Name, Does.StartWith($"opencl.{wl.Op}.dot4.{(mode == ClIntDotMode.Native ? "native" : "emulated")}."));
-            return k;
-        }
-
-        ClTestSupport.CheckWorkload(wl, seed, d => Make(d, ClIntDotMode.Emulated));
-        if (ClTestSupport.Devices.Any(d => ((OpenClDevice)d).Desc.HasIntegerDot))
-        {
-            ClTestSupport.CheckWorkload(wl, seed, d => Make(d, ((OpenClDevice)d).Desc.HasIntegerDot ? ClIntDotMode.Native : ClIntDotMode.Emulated));
-        }
-    }
-
-    [TestCaseSource(nameof(Specs))]
-    public void Emulated_dot_product_kernel_is_bit_exact(string spec) => Check(WorkloadSpec.Parse(spec), seed: 5);
-
-    public static IEnumerable<string> ConvSpecs() =>
-    [
-        "qconv:c=1,h=1,k=1,r=1",
-        "qconv:c=8,h=9,k=12,r=3,pad=1,dtype=u8,wtype=s8,perchannel=1,bias=1",
-        "qconv:c=4,h=7,k=6,r=1,stride=2,dtype=s8,out=i32",
-        "qconv:n=2,c=6,h=9,w=7,k=4,r=3,s=2,stride_h=2,pad_top=1,pad_bottom=2,pad_left=0,pad_right=1,dilation=2,groups=2,layout=nhwc,bias=1,dtype=u8,wtype=s8",
-        "qconv:c=16,h=10,k=16,r=3,pad=1,groups=16,dtype=u8,wtype=u8,perchannel=1",
-        "qconv:c=65,h=6,k=66,r=3,pad=1,dtype=s8,wtype=s8,out=i32,perchannel=1,bias=1",
-        "qconv:c=3,h=12,k=70,r=3,stride=2,pad=1,layout=nhwc,dtype=u8,wtype=s8,perchannel=1",
-        "qconv:c=5,h=8,k=7,r=3,pad=2,dtype=s8,wtype=u8,perchannel=1,bias=1",
-    ];
-
-    [TestCaseSource(nameof(ConvSpecs))]
-    public void Emulated_dot_product_conv_is_bit_exact(string spec) => Check(WorkloadSpec.Parse(spec), seed: 5);
-
-    /// <summary>Zero points at both ends of their ranges, per-tensor and per-column, odd K: the correction terms at their largest.</summary>
-    [TestCase(DataType.U8, DataType.U8, 0, 255, QuantOutput.Quantized, false)]
-    [TestCase(DataType.U8, DataType.S8, 255, -128, QuantOutput.Quantized, true)]
-    [TestCase(DataType.S8, DataType.S8, -128, 127, QuantOutput.Int32, true)]
-    [TestCase(DataType.S8, DataType.U8, 127, 0, QuantOutput.Int32, false)]
-    [TestCase(DataType.S8, DataType.S8, 0, 0, QuantOutput.Quantized, false)]
-    public void Extreme_zero_points_odd_K(DataType at, DataType bt, int aZp, int bZp, QuantOutput output, bool perChannel)
-    {
-        const int M = 37, N = 67, K = 131;
-        QuantParams b = perChannel
-            ? new QuantParams(Enumerable.Range(0, N).Select(i => 0.003f + (0.0001f * i)).ToArray(),
-                Enumerable.Range(0, N).Select(i => i % 2 == 0 ? bZp : (bt == DataType.U8 ? 255 - bZp : -1 - bZp)).ToArray())
-            : QuantParams.PerTensor(0.004f, bZp);
-        QuantParams? y = output == QuantOutput.Quantized ? QuantParams.PerTensor(0.9f, at == DataType.U8 ? 255 : -128) : null;
-        var desc = new QGemmDesc(M, N, K, at, bt, output == QuantOutput.Quantized ? at : DataType.S32,
-            QuantParams.PerTensor(0.02f, aZp), b, y, output);
-        Check(new QGemmWorkload(desc), seed: 11);
-
-        // conv: GK = 3*3*3 = 27 (odd), padding taps hold x_zp, groups, per-channel or per-tensor weights
-        var conv = new Conv2dDesc(2, 6, 9, 8, 10, 3, 3, 1, 1, 1, 1, Groups: 2);
-        QuantParams wq = perChannel
-            ? new QuantParams(Enumerable.Range(0, 10).Select(i => 0.004f + (0.0003f * i)).ToArray(),
-                Enumerable.Range(0, 10).Select(i => i % 2 == 0 ? bZp : (bt == DataType.U8 ? 255 - bZp : -1 - bZp)).ToArray())
-            : QuantParams.PerTensor(0.005f, bZp);
-        var qd = new QConv2dDesc(conv, at, bt, output == QuantOutput.Quantized ? at : DataType.S32,
-            QuantParams.PerTensor(0.03f, aZp), wq, y, HasBias: true, output);
-        Check(new QConvWorkload(qd), seed: 11);
-    }
-
     /// <summary>A model executor (the ONNX session) changes the activations between runs: UploadInputs then Run
-    /// must repack them (the packing stages run on every Run) and stay bit-exact.</summary>
-    [TestCase("qgemm:m=17,n=23,k=45,dtype=u8,wtype=s8,perchannel=1")]
-    [TestCase("qconv:c=5,h=8,k=7,r=3,pad=1,dtype=s8,wtype=s8,perchannel=1,bias=1,layout=nhwc")]
-    public void New_activations_are_repacked_after_UploadInputs(string spec)
+    /// must upload them again (the dot-product form repacks them: its packing stages run on every Run) and stay bit-exact.</summary>
+    [TestCase("qgemm:m=17,n=23,k=45,dtype=u8,wtype=s8,perchannel=1", ClIntDotMode.Emulated)]
+    [TestCase("qconv:c=5,h=8,k=7,r=3,pad=1,dtype=s8,wtype=s8,perchannel=1,bias=1,layout=nhwc", ClIntDotMode.Emulated)]
+    [TestCase("qgemm:m=17,n=23,k=45,dtype=u8,wtype=s8,perchannel=1", ClIntDotMode.Off)]
+    [TestCase("qconv:c=5,h=8,k=7,r=3,pad=1,dtype=s8,wtype=s8,perchannel=1,bias=1,layout=nhwc", ClIntDotMode.Off)]
+    public void New_activations_are_used_after_UploadInputs(string spec, ClIntDotMode mode)
     {
         Workload wl = WorkloadSpec.Parse(spec);
         foreach (IDevice d in ClTestSupport.Devices)
         {
-            var cl = (OpenClDevice)d;
-            ClTiling t = ClTiling.Choose(cl.Desc, sizeof(int));
-            using IKernel k = wl is QGemmWorkload g ? new ClQGemmDotKernel(cl, g.Desc, t, ClIntDotMode.Emulated) : new ClQConvDotKernel(cl, ((QConvWorkload)wl).Desc, t, ClIntDotMode.Emulated);
+            using IKernel k = ClTestSupport.QuantKernel(d, wl, mode);
             OpData data = wl.CreateData(1);
             k.Prepare(data);
             k.Run();
@@ -126,47 +46,67 @@ public class IntDotTests
         ClDeviceDesc dev = ((OpenClDevice)ClTestSupport.Devices[0]).Desc;
         ClDeviceDesc with = dev with { Extensions = dev.Extensions + " cl_khr_integer_dot_product" };
         ClDeviceDesc without = dev with { Extensions = string.Join(' ', dev.Extensions.Split(' ').Where(e => e != "cl_khr_integer_dot_product")) };
-        Assert.That(ClIntDot.Resolve(with, null), Is.EqualTo(ClIntDotMode.Native));
-        Assert.That(ClIntDot.Resolve(with, "auto"), Is.EqualTo(ClIntDotMode.Native));
-        Assert.That(ClIntDot.Resolve(without, ""), Is.EqualTo(ClIntDotMode.Off));
-        Assert.That(ClIntDot.Resolve(without, "emulate"), Is.EqualTo(ClIntDotMode.Emulated));
-        Assert.That(ClIntDot.Resolve(with, "OFF"), Is.EqualTo(ClIntDotMode.Off));
+        foreach (string type in new[] { "cpu", "gpu", "accelerator" })
+        {
+            // auto: the builtins wherever the device reports them, whatever its type
+            Assert.That(ClIntDot.Resolve(with with { Type = type }, null), Is.EqualTo(ClIntDotMode.Native), type);
+            Assert.That(ClIntDot.Resolve(with with { Type = type }, "auto"), Is.EqualTo(ClIntDotMode.Native), type);
+            Assert.That(ClIntDot.Resolve(with with { Type = type }, "OFF"), Is.EqualTo(ClIntDotMode.Off), type);
+            Assert.That(ClIntDot.Resolve(without with { Type = type }, "emulate"), Is.EqualTo(ClIntDotMode.Emulated), type);
+        }
+
+        // auto without the extension: the emulated form on CPU-type devices (faster than the tiled kernels there), the tiled kernels elsewhere
+        Assert.That(ClIntDot.Resolve(without with { Type = "cpu" }, ""), Is.EqualTo(ClIntDotMode.Emulated));
+        Assert.That(ClIntDot.Resolve(without with { Type = "gpu" }, ""), Is.EqualTo(ClIntDotMode.Off));
+        Assert.That(ClIntDot.Resolve(without with { Type = "accelerator" }, "auto"), Is.EqualTo(ClIntDotMode.Off));
+        Assert.That(ClIntDot.Resolve(without with { Type = "gpu" }, "emulate"), Is.EqualTo(ClIntDotMode.Emulated));
         Assert.That(() => ClIntDot.Resolve(without, "native"), Throws.TypeOf<ChipKitInputException>().With.Message.Contain("cl_khr_integer_dot_product"));
         Assert.That(() => ClIntDot.Resolve(with, "fast"), Throws.TypeOf<ChipKitInputException>().With.Message.Contain(ClIntDot.Variable));
     }
 
     [Test]
-    public void The_environment_variable_routes_qgemm_and_qconv_through_the_emulated_kernels()
+    public void The_environment_variable_routes_qgemm_and_qconv()
     {
         IDevice d = ClTestSupport.Devices[0];
-        Workload wl = WorkloadSpec.Parse("qgemm:m=21,n=13,k=45,dtype=u8,wtype=s8,perchannel=1");
+        ClDeviceDesc desc = ((OpenClDevice)d).Desc;
+        Workload gemm = WorkloadSpec.Parse("qgemm:m=21,n=13,k=45,dtype=u8,wtype=s8,perchannel=1");
+        Workload conv = WorkloadSpec.Parse("qconv:c=8,h=9,k=12,r=3,pad=1,dtype=u8,wtype=s8,perchannel=1,bias=1");
         string? before = Environment.GetEnvironmentVariable(ClIntDot.Variable);
+
+        void Expect(string? setting, string gemmPrefix, string convPrefix)
+        {
+            Environment.SetEnvironmentVariable(ClIntDot.Variable, setting);
+            using (IKernel k = d.CreateKernel(gemm)!)
+            {
+                Assert.That(k.Name, Does.StartWith(gemmPrefix), setting ?? "(unset)");
+            }
+
+            using (IKernel k = d.CreateKernel(conv)!)
+            {
+                Assert.That(k.Name, Does.StartWith(convPrefix), setting ?? "(unset)");
+            }
+        }
+
         try
         {
-            Environment.SetEnvironmentVariable(ClIntDot.Variable, "emulate");
-            using (IKernel k = d.CreateKernel(wl)!)
+            Expect("emulate", "opencl.qgemm.dot4.emulated.", "opencl.qconv.dot4.emulated.");
+            Expect("off", "opencl.qgemm.tiled.", "opencl.qconv.igemm.");
+
+            // the default follows the device's reported type and extensions (PoCL: a CPU without the extension)
+            string form = ClIntDot.Auto(desc) switch
             {
-                Assert.That(k.Name, Does.StartWith("opencl.qgemm.dot4.emulated."));
+                ClIntDotMode.Native => "dot4.native.",
+                ClIntDotMode.Emulated => "dot4.emulated.",
+                _ => "",
+            };
+            foreach (string? setting in new[] { null, "auto" })
+            {
+                Expect(setting, form.Length > 0 ? "opencl.qgemm." + form : "opencl.qgemm.tiled.", form.Length > 0 ? "opencl.qconv." + form : "opencl.qconv.igemm.");
             }
 
-            ClTestSupport.CheckAll(wl.Spec, seed: 2);
-            Workload conv = WorkloadSpec.Parse("qconv:c=8,h=9,k=12,r=3,pad=1,dtype=u8,wtype=s8,perchannel=1,bias=1");
-            using (IKernel k = d.CreateKernel(conv)!)
-            {
-                Assert.That(k.Name, Does.StartWith("opencl.qconv.dot4.emulated."));
-            }
-
+            // the default kernels run bit-exact through the device's kernel list
+            ClTestSupport.CheckAll(gemm.Spec, seed: 2);
             ClTestSupport.CheckAll(conv.Spec, seed: 2);
-            Environment.SetEnvironmentVariable(ClIntDot.Variable, "off");
-            using (IKernel k = d.CreateKernel(wl)!)
-            {
-                Assert.That(k.Name, Does.StartWith("opencl.qgemm.tiled."));
-            }
-
-            using (IKernel k = d.CreateKernel(conv)!)
-            {
-                Assert.That(k.Name, Does.StartWith("opencl.qconv.igemm."));
-            }
         }
         finally
         {

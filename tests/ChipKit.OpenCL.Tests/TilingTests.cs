@@ -30,18 +30,27 @@ public class TilingTests
             Workload wl = WorkloadSpec.Parse(spec);
             OpData data = wl.CreateData(5);
             Expected expected = wl.ComputeReference(data);
-            using IKernel k = wl switch
+            // the quantised ops in both forms: the tiled kernels and the dot-product form's RM x RN register block
+            IEnumerable<Func<IKernel>> kernels = wl switch
             {
-                GemmWorkload g => new ClGemmKernel(device, g.Desc, tiling),
-                ConvWorkload c => new ClConvKernel(device, c, tiling, depthwise: false),
-                QGemmWorkload q => new ClQGemmKernel(device, q.Desc, tiling),
-                QConvWorkload q => new ClQConvKernel(device, q.Desc, tiling),
+                GemmWorkload g => [() => new ClGemmKernel(device, g.Desc, tiling)],
+                ConvWorkload c => [() => new ClConvKernel(device, c, tiling, depthwise: false)],
+                QGemmWorkload or QConvWorkload =>
+                [
+                    () => ClTestSupport.QuantKernel(device, wl, ClIntDotMode.Off, tiling),
+                    () => ClTestSupport.QuantKernel(device, wl, ClIntDotMode.Emulated, tiling),
+                ],
                 _ => throw new AssertionException(spec),
             };
-            k.Prepare(data);
-            k.Run();
-            VerifyOutcome v = wl.Verify(data, expected);
-            Assert.That(v.Passed, Is.True, $"{k.Name} on {spec}: {v.Message}");
+            foreach (Func<IKernel> make in kernels)
+            {
+                using IKernel k = make();
+                wl.PoisonOutput(data);
+                k.Prepare(data);
+                k.Run();
+                VerifyOutcome v = wl.Verify(data, expected);
+                Assert.That(v.Passed, Is.True, $"{k.Name} on {spec}: {v.Message}");
+            }
         }
     }
 }
