@@ -5,29 +5,35 @@ using System.Runtime.Intrinsics.X86;
 namespace ChipKit.Cpu;
 
 /// <summary>
-/// One SIMD width for fp32 kernels, in the TensorPrimitives operator-struct style: kernels are generic over a struct
-/// implementing this, so the JIT compiles one specialised body per width (static abstract calls on a struct type
-/// argument are resolved at JIT time and inlined; there is no interface dispatch in the loop).
+/// One SIMD width of vectors <typeparamref name="TV"/> of <typeparamref name="TE"/> lanes, in the TensorPrimitives
+/// operator-struct style: kernels are generic over a struct implementing this, so the JIT compiles one specialised
+/// body per width (static abstract calls on a struct type argument are resolved at JIT time and inlined; there is no
+/// interface dispatch in the loop). Implemented for fp32 lanes (F32x*) and for the int8 kernels' int16-pair lanes (Q16x*).
 /// </summary>
-internal interface IF32Lanes<TV>
+internal interface ILanes<TE, TV>
+    where TE : unmanaged
     where TV : struct
 {
-    /// <summary>fp32 elements per vector.</summary>
+    /// <summary>Lanes per vector.</summary>
     static abstract int Count { get; }
 
     static abstract TV Zero { get; }
 
-    static abstract TV Load(ref float p);
+    static abstract TV Load(ref TE p);
 
-    static abstract TV Broadcast(float v);
+    static abstract TV Broadcast(TE v);
 
-    /// <summary>a * b + acc with one rounding.</summary>
-    static abstract TV Fma(TV a, TV b, TV acc);
+    /// <summary>acc + a * b, the micro-kernels' multiply-accumulate: for fp32 with one rounding (FMA); for int8
+    /// vpmaddwd on int16 pairs (see <see cref="Q16x32"/>).</summary>
+    static abstract TV MulAdd(TV a, TV b, TV acc);
 
-    static abstract void Store(ref float p, TV v);
+    /// <summary>Lane-wise add (int32 lanes wrap).</summary>
+    static abstract TV Add(TV a, TV b);
+
+    static abstract void Store(ref TE p, TV v);
 }
 
-internal struct F32x16 : IF32Lanes<Vector512<float>>
+internal struct F32x16 : ILanes<float, Vector512<float>>
 {
     public static int Count => Vector512<float>.Count;
 
@@ -40,13 +46,16 @@ internal struct F32x16 : IF32Lanes<Vector512<float>>
     public static Vector512<float> Broadcast(float v) => Vector512.Create(v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> acc) => Vector512.FusedMultiplyAdd(a, b, acc);
+    public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> acc) => Vector512.FusedMultiplyAdd(a, b, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(ref float p, Vector512<float> v) => v.StoreUnsafe(ref p);
 }
 
-internal struct F32x8 : IF32Lanes<Vector256<float>>
+internal struct F32x8 : ILanes<float, Vector256<float>>
 {
     public static int Count => Vector256<float>.Count;
 
@@ -59,13 +68,16 @@ internal struct F32x8 : IF32Lanes<Vector256<float>>
     public static Vector256<float> Broadcast(float v) => Vector256.Create(v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> acc) => Vector256.FusedMultiplyAdd(a, b, acc);
+    public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> acc) => Vector256.FusedMultiplyAdd(a, b, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(ref float p, Vector256<float> v) => v.StoreUnsafe(ref p);
 }
 
-internal struct F32x4 : IF32Lanes<Vector128<float>>
+internal struct F32x4 : ILanes<float, Vector128<float>>
 {
     public static int Count => Vector128<float>.Count;
 
@@ -78,13 +90,16 @@ internal struct F32x4 : IF32Lanes<Vector128<float>>
     public static Vector128<float> Broadcast(float v) => Vector128.Create(v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> acc) => Vector128.FusedMultiplyAdd(a, b, acc);
+    public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> acc) => Vector128.FusedMultiplyAdd(a, b, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(ref float p, Vector128<float> v) => v.StoreUnsafe(ref p);
 }
 
-internal struct F32x1 : IF32Lanes<float>
+internal struct F32x1 : ILanes<float, float>
 {
     public static int Count => 1;
 
@@ -97,39 +112,23 @@ internal struct F32x1 : IF32Lanes<float>
     public static float Broadcast(float v) => v;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Fma(float a, float b, float acc) => MathF.FusedMultiplyAdd(a, b, acc);
+    public static float MulAdd(float a, float b, float acc) => MathF.FusedMultiplyAdd(a, b, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Add(float a, float b) => a + b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(ref float p, float v) => p = v;
 }
 
 /// <summary>
-/// One SIMD width for the exact int8 kernels. Each int32 lane of an operand vector holds a pair of int16 values
-/// (element k in the low half, k+1 in the high half); <see cref="MulAdd"/> is vpmaddwd: per int32 lane
-/// acc += lo(a)*lo(b) + hi(a)*hi(b). Operands are zero-point-adjusted 8-bit values in [-255, 255], so each pair
-/// sum is at most 2*255*255 = 130050 and vpmaddwd's single overflow case (-32768 * -32768 twice) cannot occur.
+/// The int8 widths (<see cref="Q16x32"/>, <see cref="Q16x16"/>, <see cref="Q16x8"/>, <see cref="Q16x1"/>), for the
+/// exact int8 kernels. Each int32 lane of an operand vector holds a pair of int16 values (element k in the low half,
+/// k+1 in the high half); MulAdd is vpmaddwd: per int32 lane acc += lo(a)*lo(b) + hi(a)*hi(b). Operands are
+/// zero-point-adjusted 8-bit values in [-255, 255], so each pair sum is at most 2*255*255 = 130050 and vpmaddwd's
+/// single overflow case (-32768 * -32768 twice) cannot occur.
 /// </summary>
-internal interface IQLanes<TV>
-    where TV : struct
-{
-    /// <summary>int32 lanes (k-pairs of int16) per vector.</summary>
-    static abstract int Count { get; }
-
-    static abstract TV Zero { get; }
-
-    static abstract TV Load(ref int p);
-
-    static abstract TV Broadcast(int pair);
-
-    static abstract TV MulAdd(TV a, TV b, TV acc);
-
-    /// <summary>Lane-wise int32 add (wrapping).</summary>
-    static abstract TV Add(TV a, TV b);
-
-    static abstract void Store(ref int p, TV v);
-}
-
-internal struct Q16x32 : IQLanes<Vector512<int>>
+internal struct Q16x32 : ILanes<int, Vector512<int>>
 {
     public static int Count => Vector512<int>.Count;
 
@@ -162,7 +161,7 @@ internal struct Q16x32 : IQLanes<Vector512<int>>
     public static void Store(ref int p, Vector512<int> v) => v.StoreUnsafe(ref p);
 }
 
-internal struct Q16x16 : IQLanes<Vector256<int>>
+internal struct Q16x16 : ILanes<int, Vector256<int>>
 {
     public static int Count => Vector256<int>.Count;
 
@@ -194,7 +193,7 @@ internal struct Q16x16 : IQLanes<Vector256<int>>
     public static void Store(ref int p, Vector256<int> v) => v.StoreUnsafe(ref p);
 }
 
-internal struct Q16x8 : IQLanes<Vector128<int>>
+internal struct Q16x8 : ILanes<int, Vector128<int>>
 {
     public static int Count => Vector128<int>.Count;
 
@@ -227,7 +226,7 @@ internal struct Q16x8 : IQLanes<Vector128<int>>
     public static void Store(ref int p, Vector128<int> v) => v.StoreUnsafe(ref p);
 }
 
-internal struct Q16x1 : IQLanes<int>
+internal struct Q16x1 : ILanes<int, int>
 {
     public static int Count => 1;
 

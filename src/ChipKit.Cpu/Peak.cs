@@ -24,10 +24,10 @@ public static class Peak
     {
         (double ops, double t) = Best(threads, seconds, iters => width switch
         {
-            SimdWidth.V512 => FmaLoop<Vector512<float>>(iters) * 16,
-            SimdWidth.V256 => FmaLoop<Vector256<float>>(iters) * 8,
-            SimdWidth.V128 => FmaLoop<Vector128<float>>(iters) * 4,
-            _ => FmaScalar(iters),
+            SimdWidth.V512 => FmaLoop<F32x16, Vector512<float>>(iters),
+            SimdWidth.V256 => FmaLoop<F32x8, Vector256<float>>(iters),
+            SimdWidth.V128 => FmaLoop<F32x4, Vector128<float>>(iters),
+            _ => FmaLoop<F32x1, float>(iters),
         });
         return new PeakFigure("fp32-fma", SimdHost.Suffix(width), threads, ops / t / 1e9, "GFLOP/s", t);
     }
@@ -143,80 +143,28 @@ public static class Peak
         }
     }
 
-    /// <summary>Returns the flops per lane: iters x chains x 2.</summary>
+    /// <summary>Returns the flops: iters x chains x 2 x lanes.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static double FmaLoop<TV>(long iters)
+    private static double FmaLoop<TL, TV>(long iters)
+        where TL : struct, ILanes<float, TV>
         where TV : struct
     {
-        if (typeof(TV) == typeof(Vector256<float>))
-        {
-            Vector256<float> x = Vector256.Create(0.999999f), y = Vector256.Create(1e-7f);
-            Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-            for (long i = 0; i < iters; i++)
-            {
-                a0 = Vector256.FusedMultiplyAdd(a0, x, y); a1 = Vector256.FusedMultiplyAdd(a1, x, y);
-                a2 = Vector256.FusedMultiplyAdd(a2, x, y); a3 = Vector256.FusedMultiplyAdd(a3, x, y);
-                a4 = Vector256.FusedMultiplyAdd(a4, x, y); a5 = Vector256.FusedMultiplyAdd(a5, x, y);
-                a6 = Vector256.FusedMultiplyAdd(a6, x, y); a7 = Vector256.FusedMultiplyAdd(a7, x, y);
-                a8 = Vector256.FusedMultiplyAdd(a8, x, y); a9 = Vector256.FusedMultiplyAdd(a9, x, y);
-                a10 = Vector256.FusedMultiplyAdd(a10, x, y); a11 = Vector256.FusedMultiplyAdd(a11, x, y);
-            }
-
-            Keep(Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11));
-        }
-        else if (typeof(TV) == typeof(Vector512<float>))
-        {
-            Vector512<float> x = Vector512.Create(0.999999f), y = Vector512.Create(1e-7f);
-            Vector512<float> a0 = Vector512.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-            for (long i = 0; i < iters; i++)
-            {
-                a0 = Vector512.FusedMultiplyAdd(a0, x, y); a1 = Vector512.FusedMultiplyAdd(a1, x, y);
-                a2 = Vector512.FusedMultiplyAdd(a2, x, y); a3 = Vector512.FusedMultiplyAdd(a3, x, y);
-                a4 = Vector512.FusedMultiplyAdd(a4, x, y); a5 = Vector512.FusedMultiplyAdd(a5, x, y);
-                a6 = Vector512.FusedMultiplyAdd(a6, x, y); a7 = Vector512.FusedMultiplyAdd(a7, x, y);
-                a8 = Vector512.FusedMultiplyAdd(a8, x, y); a9 = Vector512.FusedMultiplyAdd(a9, x, y);
-                a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
-            }
-
-            Keep(Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11));
-        }
-        else
-        {
-            Vector128<float> x = Vector128.Create(0.999999f), y = Vector128.Create(1e-7f);
-            Vector128<float> a0 = Vector128.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-            for (long i = 0; i < iters; i++)
-            {
-                a0 = Vector128.FusedMultiplyAdd(a0, x, y); a1 = Vector128.FusedMultiplyAdd(a1, x, y);
-                a2 = Vector128.FusedMultiplyAdd(a2, x, y); a3 = Vector128.FusedMultiplyAdd(a3, x, y);
-                a4 = Vector128.FusedMultiplyAdd(a4, x, y); a5 = Vector128.FusedMultiplyAdd(a5, x, y);
-                a6 = Vector128.FusedMultiplyAdd(a6, x, y); a7 = Vector128.FusedMultiplyAdd(a7, x, y);
-                a8 = Vector128.FusedMultiplyAdd(a8, x, y); a9 = Vector128.FusedMultiplyAdd(a9, x, y);
-                a10 = Vector128.FusedMultiplyAdd(a10, x, y); a11 = Vector128.FusedMultiplyAdd(a11, x, y);
-            }
-
-            Keep(Vector128.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11));
-        }
-
-        return (double)iters * Chains * 2;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static double FmaScalar(long iters)
-    {
-        float x = 0.999999f, y = 1e-7f;
-        float a0 = 1f, a1 = 1f, a2 = 1f, a3 = 1f, a4 = 1f, a5 = 1f, a6 = 1f, a7 = 1f, a8 = 1f, a9 = 1f, a10 = 1f, a11 = 1f;
+        TV x = TL.Broadcast(0.999999f), y = TL.Broadcast(1e-7f);
+        TV a0 = TL.Broadcast(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
         for (long i = 0; i < iters; i++)
         {
-            a0 = MathF.FusedMultiplyAdd(a0, x, y); a1 = MathF.FusedMultiplyAdd(a1, x, y);
-            a2 = MathF.FusedMultiplyAdd(a2, x, y); a3 = MathF.FusedMultiplyAdd(a3, x, y);
-            a4 = MathF.FusedMultiplyAdd(a4, x, y); a5 = MathF.FusedMultiplyAdd(a5, x, y);
-            a6 = MathF.FusedMultiplyAdd(a6, x, y); a7 = MathF.FusedMultiplyAdd(a7, x, y);
-            a8 = MathF.FusedMultiplyAdd(a8, x, y); a9 = MathF.FusedMultiplyAdd(a9, x, y);
-            a10 = MathF.FusedMultiplyAdd(a10, x, y); a11 = MathF.FusedMultiplyAdd(a11, x, y);
+            a0 = TL.MulAdd(a0, x, y); a1 = TL.MulAdd(a1, x, y);
+            a2 = TL.MulAdd(a2, x, y); a3 = TL.MulAdd(a3, x, y);
+            a4 = TL.MulAdd(a4, x, y); a5 = TL.MulAdd(a5, x, y);
+            a6 = TL.MulAdd(a6, x, y); a7 = TL.MulAdd(a7, x, y);
+            a8 = TL.MulAdd(a8, x, y); a9 = TL.MulAdd(a9, x, y);
+            a10 = TL.MulAdd(a10, x, y); a11 = TL.MulAdd(a11, x, y);
         }
 
-        Keep(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-        return (double)iters * Chains * 2;
+        TV sum = TL.Add(TL.Add(TL.Add(a0, a1), TL.Add(a2, a3)), TL.Add(TL.Add(a4, a5), TL.Add(a6, a7)));
+        sum = TL.Add(sum, TL.Add(TL.Add(a8, a9), TL.Add(a10, a11)));
+        Keep(Unsafe.As<TV, float>(ref sum)); // lane 0: every lane ran the same chains
+        return (double)iters * Chains * 2 * TL.Count;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

@@ -23,23 +23,8 @@ internal struct QGemmCall
     public long Ldc;
 }
 
-internal sealed class QGemmScratch
-{
-    public QGemmScratch(GemmBlocking b, int threads)
-    {
-        A = new int[threads][];
-        Tile = new int[threads][];
-        for (int t = 0; t < threads; t++)
-        {
-            A[t] = new int[(long)b.MC * b.KC];
-            Tile[t] = new int[b.MR * b.NR];
-        }
-    }
-
-    public int[][] A { get; }
-    public int[][] Tile { get; }
-    public int Threads => A.Length;
-}
+/// <summary>Per-thread buffers of the int8 GEMM (B is always pre-packed, so none for B).</summary>
+internal sealed class QGemmScratch(GemmBlocking b, int threads) : GemmScratch<int>(b, threads);
 
 internal interface IQGemm
 {
@@ -91,7 +76,7 @@ internal static class QGemm
 
 /// <summary>Exact int8 GEMM for one vector width: int16 operands, vpmaddwd, int32 accumulators.</summary>
 internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGemmScratch>
-    where TL : struct, IQLanes<TV>
+    where TL : struct, ILanes<int, TV>
     where TV : struct
 {
     private const int MR = QGemm.MR;
@@ -100,7 +85,7 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGem
     {
         Width = width;
         Blocking = blocking is { } b
-            ? new GemmBlocking(MR, NR, b.KC, Math.Max(MR, b.MC - (b.MC % MR)), Math.Max(NR, b.NC - (b.NC % NR)))
+            ? GemmBlocking.Requested(MR, NR, b)
             : GemmBlocking.Derive(MR, NR, sizeof(int), 1, SimdHost.L1d, SimdHost.L2, SimdHost.L3);
     }
 
@@ -253,26 +238,7 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGem
         TV c30 = TL.Zero, c31 = TL.Zero, c40 = TL.Zero, c41 = TL.Zero, c50 = TL.Zero, c51 = TL.Zero;
         for (int p = 0; p < kcp; p++)
         {
-            TV b0 = TL.Load(ref b);
-            TV b1 = TL.Load(ref Unsafe.Add(ref b, w));
-            TV av = TL.Broadcast(a);
-            c00 = TL.MulAdd(av, b0, c00);
-            c01 = TL.MulAdd(av, b1, c01);
-            av = TL.Broadcast(Unsafe.Add(ref a, 1));
-            c10 = TL.MulAdd(av, b0, c10);
-            c11 = TL.MulAdd(av, b1, c11);
-            av = TL.Broadcast(Unsafe.Add(ref a, 2));
-            c20 = TL.MulAdd(av, b0, c20);
-            c21 = TL.MulAdd(av, b1, c21);
-            av = TL.Broadcast(Unsafe.Add(ref a, 3));
-            c30 = TL.MulAdd(av, b0, c30);
-            c31 = TL.MulAdd(av, b1, c31);
-            av = TL.Broadcast(Unsafe.Add(ref a, 4));
-            c40 = TL.MulAdd(av, b0, c40);
-            c41 = TL.MulAdd(av, b1, c41);
-            av = TL.Broadcast(Unsafe.Add(ref a, 5));
-            c50 = TL.MulAdd(av, b0, c50);
-            c51 = TL.MulAdd(av, b1, c51);
+            RegisterTile<int, TL, TV>.Step(ref a, ref b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             a = ref Unsafe.Add(ref a, MR);
             b = ref Unsafe.Add(ref b, 2 * w);
         }

@@ -13,6 +13,27 @@ internal static class QuantOps
     /// <summary>Stores an already saturated 8-bit value (u8 or s8 bits).</summary>
     public static byte Store8(int v) => unchecked((byte)v);
 
+    /// <summary>dst[i] = src[i] - zp as int16, src read as s8 (<paramref name="signed"/>) or u8: 8-bit operands widened
+    /// for vpmaddwd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Widen(ReadOnlySpan<byte> src, Span<short> dst, bool signed, int zp)
+    {
+        if (signed)
+        {
+            for (int c = 0; c < src.Length; c++)
+            {
+                dst[c] = (short)((sbyte)src[c] - zp);
+            }
+        }
+        else
+        {
+            for (int c = 0; c < src.Length; c++)
+            {
+                dst[c] = (short)(src[c] - zp);
+            }
+        }
+    }
+
     /// <summary>Per-channel multipliers, computed exactly as <see cref="Requantize.Multiplier"/> does.</summary>
     public static double[] Multipliers(float xScale, QuantParams w, QuantParams? y, int channels)
     {
@@ -110,20 +131,7 @@ internal sealed class QGemmPackedKernel : CpuKernel
         int zp = d.AQuant.ZeroPoint(0);
         ReadOnlySpan<byte> src = _data!.A.AsSpan((int)((long)i * d.K), d.K);
         Span<short> dst = _a16.AsSpan((int)((long)i * _lda), d.K);
-        if (d.AType == DataType.S8)
-        {
-            for (int k = 0; k < src.Length; k++)
-            {
-                dst[k] = (short)((sbyte)src[k] - zp);
-            }
-        }
-        else
-        {
-            for (int k = 0; k < src.Length; k++)
-            {
-                dst[k] = (short)(src[k] - zp);
-            }
-        }
+        QuantOps.Widen(src, dst, d.AType == DataType.S8, zp);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -316,26 +324,8 @@ internal sealed class QConvPackedKernel : CpuKernel
                 }
                 else
                 {
-                    Widen(x.AsSpan((int)d.InputIndex(_n, _g * Cg, h, w), Cg), o, signed, zp);
+                    QuantOps.Widen(x.AsSpan((int)d.InputIndex(_n, _g * Cg, h, w), Cg), o, signed, zp);
                 }
-            }
-        }
-    }
-
-    private static void Widen(ReadOnlySpan<byte> src, Span<short> dst, bool signed, int zp)
-    {
-        if (signed)
-        {
-            for (int c = 0; c < src.Length; c++)
-            {
-                dst[c] = (short)((sbyte)src[c] - zp);
-            }
-        }
-        else
-        {
-            for (int c = 0; c < src.Length; c++)
-            {
-                dst[c] = (short)(src[c] - zp);
             }
         }
     }

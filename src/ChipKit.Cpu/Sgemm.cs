@@ -29,6 +29,10 @@ internal readonly record struct GemmBlocking(int MR, int NR, int KC, int MC, int
         nc -= nc % nr;
         return new GemmBlocking(mr, nr, kc, mc, nc);
     }
+
+    /// <summary>Requested block sizes (tests use tiny ones), MC and NC rounded down to whole MR x NR register tiles (at least one).</summary>
+    public static GemmBlocking Requested(int mr, int nr, BlockSizes b) =>
+        new(mr, nr, b.KC, Math.Max(mr, b.MC - (b.MC % mr)), Math.Max(nr, b.NC - (b.NC % nr)));
 }
 
 /// <summary>Cache blocking of the fp32 engines, for a given K.</summary>
@@ -113,26 +117,42 @@ internal interface IBPacker
     void PackB(int p0, int kc, int j0, int nc, float[] dst);
 }
 
-/// <summary>Per-thread pack buffers of one GEMM shape, allocated before Run so Run does not allocate.</summary>
-internal sealed class SgemmScratch
+/// <summary>
+/// Per-thread buffers of one GEMM shape, allocated before Run so Run does not allocate: an MC x KC block of packed A
+/// and an MR x NR edge tile per thread, of element <typeparamref name="T"/> (fp32, or int32 pairs of int16 for int8).
+/// </summary>
+internal class GemmScratch<T>
 {
-    public SgemmScratch(GemmBlocking b, int threads)
+    public GemmScratch(GemmBlocking b, int threads)
     {
-        A = new float[threads][];
-        B = new float[threads][];
-        Tile = new float[threads][];
+        A = new T[threads][];
+        Tile = new T[threads][];
         for (int t = 0; t < threads; t++)
         {
-            A[t] = new float[(long)b.MC * b.KC];
-            B[t] = new float[(long)b.NC * b.KC];
-            Tile[t] = new float[b.MR * b.NR];
+            A[t] = new T[(long)b.MC * b.KC];
+            Tile[t] = new T[b.MR * b.NR];
         }
     }
 
-    public float[][] A { get; }
-    public float[][] B { get; }
-    public float[][] Tile { get; }
+    public T[][] A { get; }
+    public T[][] Tile { get; }
     public int Threads => A.Length;
+}
+
+/// <summary>Per-thread buffers of the fp32 GEMM: those of <see cref="GemmScratch{T}"/> and a KC x NC panel of packed B.</summary>
+internal sealed class SgemmScratch : GemmScratch<float>
+{
+    public SgemmScratch(GemmBlocking b, int threads)
+        : base(b, threads)
+    {
+        B = new float[threads][];
+        for (int t = 0; t < threads; t++)
+        {
+            B[t] = new float[(long)b.NC * b.KC];
+        }
+    }
+
+    public float[][] B { get; }
 }
 
 /// <summary>Width-independent face of <see cref="SgemmEngine{TL, TV}"/>, chosen once at Prepare.</summary>
@@ -312,9 +332,46 @@ internal static class Prefetch
     }
 }
 
+/// <summary>The 6 x 2-vector register tile the fp32 and int8 micro-kernels share (MR = 6 rows, NR = 2 vectors).</summary>
+internal static class RegisterTile<TE, TL, TV>
+    where TE : unmanaged
+    where TL : struct, ILanes<TE, TV>
+    where TV : struct
+{
+    /// <summary>
+    /// One k step: loads the two B vectors of group <paramref name="b"/> and multiply-accumulates each with the
+    /// broadcast A value of each of the 6 rows of group <paramref name="a"/> (a rank-1 update of the tile; for int8, k
+    /// counts pairs). Inlined into the kernel, so the 12 accumulators stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Step(ref TE a, ref TE b, ref TV c00, ref TV c01, ref TV c10, ref TV c11, ref TV c20, ref TV c21, ref TV c30, ref TV c31, ref TV c40, ref TV c41, ref TV c50, ref TV c51)
+    {
+        TV b0 = TL.Load(ref b);
+        TV b1 = TL.Load(ref Unsafe.Add(ref b, TL.Count));
+        TV av = TL.Broadcast(a);
+        c00 = TL.MulAdd(av, b0, c00);
+        c01 = TL.MulAdd(av, b1, c01);
+        av = TL.Broadcast(Unsafe.Add(ref a, 1));
+        c10 = TL.MulAdd(av, b0, c10);
+        c11 = TL.MulAdd(av, b1, c11);
+        av = TL.Broadcast(Unsafe.Add(ref a, 2));
+        c20 = TL.MulAdd(av, b0, c20);
+        c21 = TL.MulAdd(av, b1, c21);
+        av = TL.Broadcast(Unsafe.Add(ref a, 3));
+        c30 = TL.MulAdd(av, b0, c30);
+        c31 = TL.MulAdd(av, b1, c31);
+        av = TL.Broadcast(Unsafe.Add(ref a, 4));
+        c40 = TL.MulAdd(av, b0, c40);
+        c41 = TL.MulAdd(av, b1, c41);
+        av = TL.Broadcast(Unsafe.Add(ref a, 5));
+        c50 = TL.MulAdd(av, b0, c50);
+        c51 = TL.MulAdd(av, b1, c51);
+    }
+}
+
 /// <summary>BLIS-style fp32 GEMM for one vector width.</summary>
 internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, SgemmScratch>
-    where TL : struct, IF32Lanes<TV>
+    where TL : struct, ILanes<float, TV>
     where TV : struct
 {
     private const int MR = Sgemm.MR;
@@ -323,7 +380,7 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
     {
         Width = width;
         Blocking = blocking is { } b
-            ? new GemmBlocking(MR, NR, b.KC, Math.Max(MR, b.MC - (b.MC % MR)), Math.Max(NR, b.NC - (b.NC % NR)))
+            ? GemmBlocking.Requested(MR, NR, b)
             : SgemmBlocking.Derive(MR, NR, 0, SimdHost.L2, SimdHost.L3);
     }
 
@@ -546,15 +603,7 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
             for (int pc = 0; pc < K; pc += kcStep)
             {
                 int kc = Math.Min(kcStep, K - pc);
-                float[] bSrc;
-                long bBase, bStride;
-                if (c.PackedB is not null)
-                {
-                    bSrc = c.PackedB;
-                    bBase = ((long)(jc / nr) * K * nr) + ((long)pc * nr);
-                    bStride = (long)K * nr;
-                }
-                else
+                if (c.PackedB is null)
                 {
                     if (c.BPacker is not null)
                     {
@@ -564,25 +613,15 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
                     {
                         PackBBlock(c.B, pc, kc, jc, nc, bBuf);
                     }
-
-                    bSrc = bBuf;
-                    bBase = 0;
-                    bStride = (long)kc * nr;
                 }
+
+                (float[] bSrc, long bBase, long bStride) = Slivers(c.PackedB, bBuf, jc / nr, pc, K, kc, nr);
 
                 bool accumulate = c.Accumulate || pc > 0;
                 for (int ic = m0; ic < m1; ic += mcStep)
                 {
                     int mc = Math.Min(mcStep, m1 - ic);
-                    float[] aSrc;
-                    long aBase, aStride;
-                    if (c.PackedA is not null)
-                    {
-                        aSrc = c.PackedA;
-                        aBase = ((long)(ic / MR) * K * MR) + ((long)pc * MR);
-                        aStride = (long)K * MR;
-                    }
-                    else
+                    if (c.PackedA is null)
                     {
                         if (c.APacker is not null)
                         {
@@ -592,11 +631,9 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
                         {
                             PackABlock(c.A, ic, mc, pc, kc, aBuf);
                         }
-
-                        aSrc = aBuf;
-                        aBase = 0;
-                        aStride = (long)kc * MR;
                     }
+
+                    (float[] aSrc, long aBase, long aStride) = Slivers(c.PackedA, aBuf, ic / MR, pc, K, kc, MR);
 
                     ref float a0 = ref MemoryMarshal.GetArrayDataReference(aSrc);
                     ref float b0 = ref MemoryMarshal.GetArrayDataReference(bSrc);
@@ -655,6 +692,18 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
     }
 
     /// <summary>
+    /// Where the slivers (<paramref name="width"/> = MR rows of A or NR columns of B) of the current KC block start and
+    /// how far apart they are: in the operand pre-packed whole (<paramref name="packed"/>, [slivers][K][width]) from
+    /// sliver <paramref name="sliver0"/> and k <paramref name="pc"/> on, else in the block just packed into
+    /// <paramref name="buffer"/> ([slivers][kc][width]).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (float[] Src, long Base, long Stride) Slivers(float[]? packed, float[] buffer, int sliver0, int pc, int k, int kc, int width) =>
+        packed is not null
+            ? (packed, ((long)sliver0 * k * width) + ((long)pc * width), (long)k * width)
+            : (buffer, 0, (long)kc * width);
+
+    /// <summary>
     /// BLIS micro-kernel contract: computes one MR x NR register tile C := alpha * A_s * B_s (+ C when
     /// <paramref name="accumulate"/>), where
     /// <list type="bullet">
@@ -685,75 +734,18 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
             // k steps (2 x MR floats = 48 bytes).
             Prefetch.Line(ref Unsafe.Add(ref a, 16 * MR));
 
-            TV b0 = TL.Load(ref b);
-            TV b1 = TL.Load(ref Unsafe.Add(ref b, w));
-            TV av = TL.Broadcast(a);
-            c00 = TL.Fma(av, b0, c00);
-            c01 = TL.Fma(av, b1, c01);
-            av = TL.Broadcast(Unsafe.Add(ref a, 1));
-            c10 = TL.Fma(av, b0, c10);
-            c11 = TL.Fma(av, b1, c11);
-            av = TL.Broadcast(Unsafe.Add(ref a, 2));
-            c20 = TL.Fma(av, b0, c20);
-            c21 = TL.Fma(av, b1, c21);
-            av = TL.Broadcast(Unsafe.Add(ref a, 3));
-            c30 = TL.Fma(av, b0, c30);
-            c31 = TL.Fma(av, b1, c31);
-            av = TL.Broadcast(Unsafe.Add(ref a, 4));
-            c40 = TL.Fma(av, b0, c40);
-            c41 = TL.Fma(av, b1, c41);
-            av = TL.Broadcast(Unsafe.Add(ref a, 5));
-            c50 = TL.Fma(av, b0, c50);
-            c51 = TL.Fma(av, b1, c51);
+            RegisterTile<float, TL, TV>.Step(ref a, ref b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             a = ref Unsafe.Add(ref a, MR);
             b = ref Unsafe.Add(ref b, 2 * w);
 
-            b0 = TL.Load(ref b);
-            b1 = TL.Load(ref Unsafe.Add(ref b, w));
-            av = TL.Broadcast(a);
-            c00 = TL.Fma(av, b0, c00);
-            c01 = TL.Fma(av, b1, c01);
-            av = TL.Broadcast(Unsafe.Add(ref a, 1));
-            c10 = TL.Fma(av, b0, c10);
-            c11 = TL.Fma(av, b1, c11);
-            av = TL.Broadcast(Unsafe.Add(ref a, 2));
-            c20 = TL.Fma(av, b0, c20);
-            c21 = TL.Fma(av, b1, c21);
-            av = TL.Broadcast(Unsafe.Add(ref a, 3));
-            c30 = TL.Fma(av, b0, c30);
-            c31 = TL.Fma(av, b1, c31);
-            av = TL.Broadcast(Unsafe.Add(ref a, 4));
-            c40 = TL.Fma(av, b0, c40);
-            c41 = TL.Fma(av, b1, c41);
-            av = TL.Broadcast(Unsafe.Add(ref a, 5));
-            c50 = TL.Fma(av, b0, c50);
-            c51 = TL.Fma(av, b1, c51);
+            RegisterTile<float, TL, TV>.Step(ref a, ref b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             a = ref Unsafe.Add(ref a, MR);
             b = ref Unsafe.Add(ref b, 2 * w);
         }
 
         for (; p < kc; p++)
         {
-            TV b0 = TL.Load(ref b);
-            TV b1 = TL.Load(ref Unsafe.Add(ref b, w));
-            TV av = TL.Broadcast(a);
-            c00 = TL.Fma(av, b0, c00);
-            c01 = TL.Fma(av, b1, c01);
-            av = TL.Broadcast(Unsafe.Add(ref a, 1));
-            c10 = TL.Fma(av, b0, c10);
-            c11 = TL.Fma(av, b1, c11);
-            av = TL.Broadcast(Unsafe.Add(ref a, 2));
-            c20 = TL.Fma(av, b0, c20);
-            c21 = TL.Fma(av, b1, c21);
-            av = TL.Broadcast(Unsafe.Add(ref a, 3));
-            c30 = TL.Fma(av, b0, c30);
-            c31 = TL.Fma(av, b1, c31);
-            av = TL.Broadcast(Unsafe.Add(ref a, 4));
-            c40 = TL.Fma(av, b0, c40);
-            c41 = TL.Fma(av, b1, c41);
-            av = TL.Broadcast(Unsafe.Add(ref a, 5));
-            c50 = TL.Fma(av, b0, c50);
-            c51 = TL.Fma(av, b1, c51);
+            RegisterTile<float, TL, TV>.Step(ref a, ref b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             a = ref Unsafe.Add(ref a, MR);
             b = ref Unsafe.Add(ref b, 2 * w);
         }
@@ -879,12 +871,12 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
         for (int p = 0; p < kc; p++)
         {
             TV b0 = TL.Load(ref b);
-            c0 = TL.Fma(TL.Broadcast(a), b0, c0);
-            c1 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 1)), b0, c1);
-            c2 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 2)), b0, c2);
-            c3 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 3)), b0, c3);
-            c4 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 4)), b0, c4);
-            c5 = TL.Fma(TL.Broadcast(Unsafe.Add(ref a, 5)), b0, c5);
+            c0 = TL.MulAdd(TL.Broadcast(a), b0, c0);
+            c1 = TL.MulAdd(TL.Broadcast(Unsafe.Add(ref a, 1)), b0, c1);
+            c2 = TL.MulAdd(TL.Broadcast(Unsafe.Add(ref a, 2)), b0, c2);
+            c3 = TL.MulAdd(TL.Broadcast(Unsafe.Add(ref a, 3)), b0, c3);
+            c4 = TL.MulAdd(TL.Broadcast(Unsafe.Add(ref a, 4)), b0, c4);
+            c5 = TL.MulAdd(TL.Broadcast(Unsafe.Add(ref a, 5)), b0, c5);
             a = ref Unsafe.Add(ref a, MR);
             b = ref Unsafe.Add(ref b, 2 * w);
         }
@@ -903,13 +895,13 @@ internal sealed class SgemmEngine<TL, TV> : ISgemm, IBlockEngine<SgemmCall, Sgem
         ref float c1 = ref Unsafe.Add(ref c, w);
         if (accumulate)
         {
-            TL.Store(ref c, TL.Fma(alpha, v0, TL.Load(ref c)));
-            TL.Store(ref c1, TL.Fma(alpha, v1, TL.Load(ref c1)));
+            TL.Store(ref c, TL.MulAdd(alpha, v0, TL.Load(ref c)));
+            TL.Store(ref c1, TL.MulAdd(alpha, v1, TL.Load(ref c1)));
         }
         else
         {
-            TL.Store(ref c, TL.Fma(alpha, v0, TL.Zero));
-            TL.Store(ref c1, TL.Fma(alpha, v1, TL.Zero));
+            TL.Store(ref c, TL.MulAdd(alpha, v0, TL.Zero));
+            TL.Store(ref c1, TL.MulAdd(alpha, v1, TL.Zero));
         }
     }
 }

@@ -20,35 +20,20 @@ internal static class VecOps
         ref float yr = ref MemoryMarshal.GetReference(y);
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<float> va = Vector512.Create(a);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xr, (nuint)i), va, Vector512.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            }
+            i = Axpy<F32x16, Vector512<float>>(ref xr, a, ref yr, i, n);
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            Vector256<float> va = Vector256.Create(a);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xr, (nuint)i), va, Vector256.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            }
+            i = Axpy<F32x8, Vector256<float>>(ref xr, a, ref yr, i, n);
         }
 
         if (Vector128.IsHardwareAccelerated)
         {
-            Vector128<float> va = Vector128.Create(a);
-            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
-            {
-                Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref xr, (nuint)i), va, Vector128.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            }
+            i = Axpy<F32x4, Vector128<float>>(ref xr, a, ref yr, i, n);
         }
 
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref yr, i) = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, i), a, Unsafe.Add(ref yr, i));
-        }
+        Axpy<F32x1, float>(ref xr, a, ref yr, i, n);
     }
 
     /// <summary>y[i] += x[i] * w[i].</summary>
@@ -61,32 +46,53 @@ internal static class VecOps
         ref float yr = ref MemoryMarshal.GetReference(y);
         if (Vector512.IsHardwareAccelerated)
         {
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xr, (nuint)i), Vector512.LoadUnsafe(ref wr, (nuint)i), Vector512.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            }
+            i = MulAdd<F32x16, Vector512<float>>(ref xr, ref wr, ref yr, i, n);
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xr, (nuint)i), Vector256.LoadUnsafe(ref wr, (nuint)i), Vector256.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            }
+            i = MulAdd<F32x8, Vector256<float>>(ref xr, ref wr, ref yr, i, n);
         }
 
         if (Vector128.IsHardwareAccelerated)
         {
-            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
-            {
-                Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref xr, (nuint)i), Vector128.LoadUnsafe(ref wr, (nuint)i), Vector128.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
-            }
+            i = MulAdd<F32x4, Vector128<float>>(ref xr, ref wr, ref yr, i, n);
         }
 
-        for (; i < n; i++)
+        MulAdd<F32x1, float>(ref xr, ref wr, ref yr, i, n);
+    }
+
+    /// <summary><see cref="Axpy(ReadOnlySpan{float}, float, Span{float})"/> from <paramref name="i"/> on, one
+    /// <typeparamref name="TL"/> vector at a time while a whole one fits below <paramref name="n"/>; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Axpy<TL, TV>(ref float xr, float a, ref float yr, int i, int n)
+        where TL : struct, ILanes<float, TV>
+        where TV : struct
+    {
+        TV va = TL.Broadcast(a);
+        for (; i <= n - TL.Count; i += TL.Count)
         {
-            Unsafe.Add(ref yr, i) = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, i), Unsafe.Add(ref wr, i), Unsafe.Add(ref yr, i));
+            ref float yi = ref Unsafe.Add(ref yr, i);
+            TL.Store(ref yi, TL.MulAdd(TL.Load(ref Unsafe.Add(ref xr, i)), va, TL.Load(ref yi)));
         }
+
+        return i;
+    }
+
+    /// <summary><see cref="MulAdd(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> from <paramref name="i"/>
+    /// on, one <typeparamref name="TL"/> vector at a time while a whole one fits below <paramref name="n"/>; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MulAdd<TL, TV>(ref float xr, ref float wr, ref float yr, int i, int n)
+        where TL : struct, ILanes<float, TV>
+        where TV : struct
+    {
+        for (; i <= n - TL.Count; i += TL.Count)
+        {
+            ref float yi = ref Unsafe.Add(ref yr, i);
+            TL.Store(ref yi, TL.MulAdd(TL.Load(ref Unsafe.Add(ref xr, i)), TL.Load(ref Unsafe.Add(ref wr, i)), TL.Load(ref yi)));
+        }
+
+        return i;
     }
 
     /// <summary>y[i] = x[i] * a.</summary>

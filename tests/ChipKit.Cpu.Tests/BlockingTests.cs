@@ -173,12 +173,7 @@ public class BlockingTests
     public void Column_tail_tiles_match_oracle([Values(1, 2, 9, 17, 18, 33, 34)] int n, [Values(1, 3, 4, 6, 13)] int k)
     {
         var wl = new GemmWorkload(new GemmDesc(13, n, k, false, (n & 1) == 0, 0.75f, n > 9 ? 0.5f : 0f));
-        foreach (SimdWidth w in TestSupport.AllWidths)
-        {
-            TestSupport.Check(wl, new GemmPackedKernel(wl.Desc, w, 1));
-        }
-
-        TestSupport.Check(wl, new GemmPackedKernel(wl.Desc, SimdHost.BestWidth, 2, TestSupport.Tiny), seed: 2);
+        TestSupport.CheckPackedGemm(wl, 2);
     }
 
     /// <summary>

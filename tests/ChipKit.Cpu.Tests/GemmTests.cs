@@ -30,13 +30,8 @@ public class GemmTests
     public void Packed_matches_oracle_at_every_width(int m, int n, int k, bool ta, bool tb, float alpha, float beta)
     {
         var wl = new GemmWorkload(new GemmDesc(m, n, k, ta, tb, alpha, beta));
-        foreach (SimdWidth w in TestSupport.AllWidths)
-        {
-            TestSupport.Check(wl, new GemmPackedKernel(wl.Desc, w, 1));
-        }
-
-        // Tiny blocks and 3 threads: every KC/MC/NC boundary and an uneven thread split.
-        TestSupport.Check(wl, new GemmPackedKernel(wl.Desc, SimdHost.BestWidth, 3, TestSupport.Tiny), seed: 2);
+        // Tiny blocks and 3 threads: an uneven thread split.
+        TestSupport.CheckPackedGemm(wl, 3);
     }
 
     [TestCase("gemm:m=17,n=33,k=5,ta=1,tb=1,alpha=0.5,beta=2")]

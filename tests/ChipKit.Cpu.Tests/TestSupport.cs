@@ -28,6 +28,20 @@ internal static class TestSupport
         Assert.That(Output(data), Is.EqualTo(snapshot), $"{kernel.Name} on {wl.Spec}: second Run differs from the first");
     }
 
+    /// <summary>
+    /// The packed fp32 GEMM at every width on one thread with cache-derived blocks, then at the host width with
+    /// <see cref="Tiny"/> blocks on <paramref name="threads"/> threads (every KC/MC/NC boundary and a thread split).
+    /// </summary>
+    public static void CheckPackedGemm(GemmWorkload wl, int threads)
+    {
+        foreach (SimdWidth w in AllWidths)
+        {
+            Check(wl, new GemmPackedKernel(wl.Desc, w, 1));
+        }
+
+        Check(wl, new GemmPackedKernel(wl.Desc, SimdHost.BestWidth, threads, Tiny), seed: 2);
+    }
+
     public static object Output(OpData data) => data switch
     {
         GemmData g => g.Y.Clone(),
