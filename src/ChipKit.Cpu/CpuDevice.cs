@@ -72,6 +72,7 @@ internal static class CpuKernels
             ["conv"] = new KernelList(
             [
                 new KernelEntry($"cpu.conv.f32.depthwise.{sfx}", wl => wl is ConvWorkload c && ConvDepthwiseKernel.Supports(c.Desc), wl => new ConvDepthwiseKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, threads)),
+                new KernelEntry("cpu.conv.f32.direct16.v256", wl => wl is ConvWorkload c && ConvDirectNchwKernel.Preferred(c.Desc, w), wl => new ConvDirectNchwKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, threads)),
                 new KernelEntry($"cpu.conv.f32.igemm.{sfx}", wl => wl is ConvWorkload, wl => new ConvGemmKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias, w, threads)),
                 new KernelEntry("cpu.conv.f32.direct", wl => wl is ConvWorkload, wl => new ConvDirectKernel(((ConvWorkload)wl).Desc, ((ConvWorkload)wl).HasBias)),
             ]),
