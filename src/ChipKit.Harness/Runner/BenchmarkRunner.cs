@@ -219,8 +219,10 @@ public sealed class BenchmarkRunner(RunOptions options)
             return e;
         }
 
-        double watts = joules / seconds;
-        e.Joules = joules / runs;
+        // Average power over the window the log was integrated over: the window is the loop's length rounded to
+        // DateTimeOffset ticks, so dividing by the loop's own seconds would be off by up to a tick.
+        double watts = joules / (end - start).TotalSeconds;
+        e.Joules = watts * seconds / runs;
         e.Watts = watts;
         e.GopsPerWatt = watts > 0 ? w.Ops * runs / seconds / 1e9 / watts : null;
         return e;
