@@ -21,16 +21,13 @@ internal sealed partial class OnnxGraphBuilder
                 {
                     c.InputCount(8, 9);
                     c.OnlyAttributes(ConvAttributes);
-                    OnnxValue x = c.In(0, "x");
-                    c.Type(x, "x", OnnxElem.U8, OnnxElem.S8);
-                    OnnxValue w = c.Const(3, "w");
-                    c.Type(w, "w", OnnxElem.U8, OnnxElem.S8);
+                    OnnxValue x = c.Int8In(0, "x");
+                    OnnxValue w = c.Int8Const(3, "w");
                     c.Rank(w, "w", 4);
                     int k = w.Shape[0];
                     QuantParams xq = c.Quant(c.Const(1, "x_scale"), c.OptConst(2, "x_zero_point"), x.Type, 1, "x");
                     QuantParams wq = c.Quant(c.Const(4, "w_scale"), c.OptConst(5, "w_zero_point"), w.Type, k, "w");
-                    OnnxValue yzp = c.Const(7, "y_zero_point");
-                    c.Type(yzp, "y_zero_point", OnnxElem.U8, OnnxElem.S8);
+                    OnnxValue yzp = c.Int8Const(7, "y_zero_point");
                     QuantParams yq = c.Quant(c.Const(6, "y_scale"), yzp, yzp.Type, 1, "y");
                     int[]? bias = Bias(c, c.OptConst(8, "B"), k, "B");
                     return Conv(c, "QLinearConv", x, w, xq, wq, yq, yzp.Type, bias, QuantOutput.Quantized, output, relu: false);
@@ -40,10 +37,8 @@ internal sealed partial class OnnxGraphBuilder
                 {
                     c.InputCount(2, 4);
                     c.OnlyAttributes(ConvAttributes);
-                    OnnxValue x = c.In(0, "x");
-                    c.Type(x, "x", OnnxElem.U8, OnnxElem.S8);
-                    OnnxValue w = c.Const(1, "w");
-                    c.Type(w, "w", OnnxElem.U8, OnnxElem.S8);
+                    OnnxValue x = c.Int8In(0, "x");
+                    OnnxValue w = c.Int8Const(1, "w");
                     c.Rank(w, "w", 4);
                     int k = w.Shape[0];
                     int[] xz = c.ZeroPoints(c.OptConst(2, "x_zero_point"), "x_zero_point", x.Type, 1);
@@ -57,15 +52,12 @@ internal sealed partial class OnnxGraphBuilder
                 {
                     c.InputCount(8, 8);
                     c.OnlyAttributes();
-                    OnnxValue a = c.In(0, "a");
-                    c.Type(a, "a", OnnxElem.U8, OnnxElem.S8);
-                    OnnxValue b = c.Const(3, "b");
-                    c.Type(b, "b", OnnxElem.U8, OnnxElem.S8);
+                    OnnxValue a = c.Int8In(0, "a");
+                    OnnxValue b = c.Int8Const(3, "b");
                     int n = b.Shape.Length >= 2 ? b.Shape[^1] : throw c.Error("b", $"tensor '{b.Name}' has shape {b.ShapeText}; expected rank >= 2");
                     QuantParams aq = c.Quant(c.Const(1, "a_scale"), c.OptConst(2, "a_zero_point"), a.Type, 1, "a");
                     QuantParams bq = c.Quant(c.Const(4, "b_scale"), c.OptConst(5, "b_zero_point"), b.Type, n, "b");
-                    OnnxValue yzp = c.Const(7, "y_zero_point");
-                    c.Type(yzp, "y_zero_point", OnnxElem.U8, OnnxElem.S8);
+                    OnnxValue yzp = c.Int8Const(7, "y_zero_point");
                     QuantParams yq = c.Quant(c.Const(6, "y_scale"), yzp, yzp.Type, 1, "y");
                     return MatMul(c, "QLinearMatMul", a, b, (byte[])b.Constant!, aq, bq, yq, yzp.Type, QuantOutput.Quantized, output, relu: false);
                 }
@@ -74,10 +66,8 @@ internal sealed partial class OnnxGraphBuilder
                 {
                     c.InputCount(2, 4);
                     c.OnlyAttributes();
-                    OnnxValue a = c.In(0, "A");
-                    c.Type(a, "A", OnnxElem.U8, OnnxElem.S8);
-                    OnnxValue b = c.Const(1, "B");
-                    c.Type(b, "B", OnnxElem.U8, OnnxElem.S8);
+                    OnnxValue a = c.Int8In(0, "A");
+                    OnnxValue b = c.Int8Const(1, "B");
                     int n = b.Shape.Length >= 2 ? b.Shape[^1] : throw c.Error("B", $"tensor '{b.Name}' has shape {b.ShapeText}; expected rank >= 2");
                     int[] az = c.ZeroPoints(c.OptConst(2, "a_zero_point"), "a_zero_point", a.Type, 1);
                     int[] bz = c.ZeroPoints(c.OptConst(3, "b_zero_point"), "b_zero_point", b.Type, n);

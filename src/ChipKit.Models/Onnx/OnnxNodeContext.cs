@@ -171,6 +171,22 @@ internal sealed class OnnxNodeContext
         return v is null || v.IsConstant ? v : throw Error(field, $"tensor '{v.Name}' must be a constant (initializer)");
     }
 
+    /// <summary>A required 8-bit (u8 or s8) input.</summary>
+    public OnnxValue Int8In(int slot, string field)
+    {
+        OnnxValue v = In(slot, field);
+        Type(v, field, OnnxElem.U8, OnnxElem.S8);
+        return v;
+    }
+
+    /// <summary>A required 8-bit (u8 or s8) constant (initializer) input.</summary>
+    public OnnxValue Int8Const(int slot, string field)
+    {
+        OnnxValue v = Const(slot, field);
+        Type(v, field, OnnxElem.U8, OnnxElem.S8);
+        return v;
+    }
+
     public void Type(OnnxValue v, string field, params OnnxElem[] allowed)
     {
         if (Array.IndexOf(allowed, v.Type) < 0)
