@@ -8,12 +8,14 @@ namespace ChipKit.Cpu;
 /// <summary>
 /// One exact int GEMM call: C[M,N] (int32, row stride Ldc) = A16[M,K] * B (+ C when Accumulate), where A16 holds
 /// zero-point-adjusted values as int16, row stride Lda (even, rows zero-padded to an even K), and B was packed by
-/// <see cref="IQGemm.PackB"/>.
+/// <see cref="IQGemm.PackB"/>. With <see cref="PackedA"/> set (by <see cref="QGemm.PackA"/>, e.g. conv weights packed
+/// once), A is read from it and A16/AOffset/Lda are unused.
 /// </summary>
 internal struct QGemmCall
 {
     public int M, N, K;
     public bool Accumulate;
+    public int[]? PackedA;
     public short[] A16;
     public long AOffset;
     public long Lda;
@@ -69,6 +71,33 @@ internal static class QGemm
         _ => new QGemmEngine<Q16x1, int>(w, blocking),
     };
 
+    /// <summary>
+    /// Packs A[i, k] (M x K, read through <paramref name="value"/>) whole, as the GEMM's A blocks would hold it:
+    /// [ceil(M/MR)][ceil(K/2)][MR] int32 pairs (A[i, 2p] | A[i, 2p+1] &lt;&lt; 16), zero-padded; the sliver of row tile
+    /// t for k-pairs [pc, pc+kc) is then the contiguous run at (t*kp + pc)*MR.
+    /// </summary>
+    public static int[] PackA(int m, int k, Func<int, int, int> value)
+    {
+        int kp = (k + 1) / 2;
+        var dst = new int[(long)((m + MR - 1) / MR) * MR * kp];
+        long d = 0;
+        for (int s = 0; s < m; s += MR)
+        {
+            for (int p = 0; p < kp; p++)
+            {
+                for (int r = 0; r < MR; r++)
+                {
+                    int row = s + r;
+                    int lo = row < m ? value(row, 2 * p) : 0;
+                    int hi = row < m && (2 * p) + 1 < k ? value(row, (2 * p) + 1) : 0;
+                    dst[d++] = Pair(lo, hi);
+                }
+            }
+        }
+
+        return dst;
+    }
+
     /// <summary>Packs two int16 values into one int32 (first in the low half), the layout vpmaddwd multiplies pairwise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Pair(int lo, int hi) => (ushort)(short)lo | (hi << 16);
@@ -120,7 +149,8 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGem
 
     public void Run(in QGemmCall call, QGemmScratch scratch, int threads)
     {
-        (int parts, bool splitN) = Sgemm.Plan(call.M, call.N, MR, NR, Math.Min(threads, scratch.Threads), false);
+        // With A pre-packed no strip packs anything, so column strips (each reading only its own B) are as good.
+        (int parts, bool splitN) = Sgemm.Plan(call.M, call.N, MR, NR, Math.Min(threads, scratch.Threads), call.PackedA is not null);
         if (parts == 1)
         {
             Block(call, scratch, 0, 0, call.M, 0, call.N);
@@ -176,7 +206,7 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGem
 
         GemmBlocking bl = Blocking;
         int nr = NR, kp = (c.K + 1) / 2;
-        int[] aBuf = scratch.A[t], tile = scratch.Tile[t];
+        int[] aBuf = c.PackedA ?? scratch.A[t], tile = scratch.Tile[t];
         ref int b0 = ref MemoryMarshal.GetArrayDataReference(c.PackedB);
         ref int a0 = ref MemoryMarshal.GetArrayDataReference(aBuf);
         ref int y0 = ref MemoryMarshal.GetArrayDataReference(c.C);
@@ -188,7 +218,11 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGem
             for (int ic = m0; ic < m1; ic += bl.MC)
             {
                 int mc = Math.Min(bl.MC, m1 - ic);
-                PackABlock(c, ic, mc, pc, kcp, aBuf);
+                if (c.PackedA is null)
+                {
+                    PackABlock(c, ic, mc, pc, kcp, aBuf);
+                }
+
                 for (int jr = n0; jr < n1; jr += nr)
                 {
                     int ncols = Math.Min(nr, n1 - jr);
@@ -196,7 +230,10 @@ internal sealed class QGemmEngine<TL, TV> : IQGemm, IBlockEngine<QGemmCall, QGem
                     for (int ir = 0; ir < mc; ir += MR)
                     {
                         int nrows = Math.Min(MR, mc - ir);
-                        ref int aS = ref Unsafe.Add(ref a0, (nint)((long)(ir / MR) * kcp * MR));
+                        // Row strips start at whole tiles (BlockJob), so (ic + ir) / MR is the tile of pre-packed A.
+                        ref int aS = ref c.PackedA is null
+                            ? ref Unsafe.Add(ref a0, (nint)((long)(ir / MR) * kcp * MR))
+                            : ref Unsafe.Add(ref a0, (nint)((((long)(ic + ir) / MR * kp) + pc) * MR));
                         long yo = c.COffset + ((long)(ic + ir) * c.Ldc) + jr;
                         if (nrows == MR && ncols == nr)
                         {

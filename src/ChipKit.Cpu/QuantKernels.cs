@@ -139,12 +139,8 @@ internal sealed class QGemmPackedKernel : CpuKernel
     {
         QGemmDesc d = _d;
         int yZp = d.YQuant!.ZeroPoint(0), min = d.YType.MinValue(), max = d.YType.MaxValue();
-        long o = (long)i * d.N;
-        byte[] y = _data!.Y8!;
-        for (int j = 0; j < d.N; j++)
-        {
-            y[o + j] = QuantOps.Store8(Requantize.Apply(_acc[o + j], _mult[j], yZp, min, max));
-        }
+        int o = i * d.N;
+        RequantRun.PerElement(_acc.AsSpan(o, d.N), [], _mult, yZp, min, max, _data!.Y8.AsSpan(o, d.N));
     }
 }
 
@@ -350,6 +346,12 @@ internal sealed class QConvPackedKernel : CpuKernel
         {
             int yZp = _qd.YQuant!.ZeroPoint(0), min = _qd.YType.MinValue(), max = _qd.YType.MaxValue();
             byte[] y = qd.Y8!;
+            if (!nchw)
+            {
+                RequantRun.PerElement(acc, bias is null ? [] : bias.AsSpan(g0, kg), _mult.AsSpan(g0, kg), yZp, min, max, y.AsSpan((int)o0, kg));
+                return;
+            }
+
             for (int j = 0; j < kg; j++)
             {
                 int v = bias is null ? acc[j] : unchecked(acc[j] + bias[g0 + j]);

@@ -1,3 +1,4 @@
+using ChipKit.Core.Devices;
 using ChipKit.Core.Descriptors;
 using ChipKit.Core.Workloads;
 using ChipKit.Cpu;
@@ -64,7 +65,58 @@ public class QuantTests
         TestSupport.Check(wl, new QConvPackedKernel(wl.Desc, SimdWidth.V512, 1, TestSupport.Tiny), seed: 3);
         TestSupport.Check(wl, new QConvPackedKernel(wl.Desc, SimdWidth.Scalar, 1), seed: 3);
         TestSupport.Check(wl, new QConvNaiveKernel(wl.Desc), seed: 3);
+        if (QConvNchwKernel.Supports(wl.Desc))
+        {
+            Assert.That(kernel.Name, Does.Contain(".nchw."), "NCHW int8 convs take the weights-as-A kernel");
+            CheckNchw(wl, seed: 4);
+        }
     }
+
+    /// <summary>The NCHW kernel at every width, on tiny blocks (every KC/MC boundary) and with 3 threads.</summary>
+    private static void CheckNchw(QConvWorkload wl, int seed)
+    {
+        foreach (SimdWidth w in TestSupport.AllWidths)
+        {
+            TestSupport.Check(wl, new QConvNchwKernel(wl.Desc, w, 1), seed: seed);
+        }
+
+        TestSupport.Check(wl, new QConvNchwKernel(wl.Desc, SimdWidth.V256, 1, TestSupport.Tiny), seed: seed + 1);
+        TestSupport.Check(wl, new QConvNchwKernel(wl.Desc, QGemm.BestWidth, 3, TestSupport.Tiny), seed: seed + 2);
+    }
+
+    /// <summary>
+    /// Rows long enough for the NCHW kernel's vector packing (8 pixels at unit stride, 16 bytes at stride 2) next to
+    /// its scalar tails, clipped by every pad, odd channel counts (the last pair's high half is 0), dilation, groups,
+    /// output rows shorter and longer than a sliver, a ResNet-like 1x1 and the 7x7 stride-2 stem.
+    /// </summary>
+    private static readonly string[] NchwRows =
+    [
+        "n=1,c=3,h=30,w=45,k=13,r=7,s=7,stride=2,pad=3",
+        "n=2,c=5,h=9,w=37,k=7,r=3,s=3,pad=1",
+        "n=1,c=8,h=6,w=33,k=16,r=1,s=1",
+        "n=1,c=7,h=11,w=40,k=11,r=1,s=1,stride=2",
+        "n=1,c=6,h=8,w=41,k=9,r=3,s=3,stride=2,pad=1",
+        "n=1,c=4,h=10,w=50,k=6,r=3,s=5,stride_h=1,stride_w=2,pad_top=0,pad_left=4,pad_bottom=2,pad_right=1,dilation_w=3",
+        "n=1,c=9,h=7,w=24,k=12,r=3,s=3,pad=2,dilation=2,groups=3",
+        "n=1,c=1,h=5,w=70,k=3,r=2,s=9,pad_left=8,pad_right=0",
+        "n=1,c=32,h=14,w=14,k=20,r=3,s=3,pad=1",
+    ];
+
+    private static IEnumerable<TestCaseData> NchwCases()
+    {
+        int i = 0;
+        foreach (string g in NchwRows)
+        {
+            string types = TypeMixes[i % 4];
+            string output = (i % 3) == 0 ? "i32" : "q";
+            int perChannel = (i / 2) % 2, bias = (i + 1) % 2;
+            i++;
+            yield return new TestCaseData($"qconv:{g},{types},out={output},perchannel={perChannel},bias={bias}");
+        }
+    }
+
+    [TestCaseSource(nameof(NchwCases))]
+    public void QConv_nchw_kernel_vector_rows_are_bit_exact(string spec) => CheckNchw((QConvWorkload)WorkloadSpec.Parse(spec), seed: 11);
 
     private static IEnumerable<TestCaseData> ExtremeZeroPoints()
     {
@@ -122,6 +174,11 @@ public class QuantTests
                 var wl = new QConvWorkload(desc);
                 TestSupport.Check(wl, new QConvPackedKernel(desc, QGemm.BestWidth, 1));
                 TestSupport.Check(wl, new QConvPackedKernel(desc, SimdWidth.V128, 2, TestSupport.Tiny));
+                if (layout == TensorLayout.Nchw)
+                {
+                    TestSupport.Check(wl, new QConvNchwKernel(desc, QGemm.BestWidth, 1));
+                    TestSupport.Check(wl, new QConvNchwKernel(desc, SimdWidth.V128, 2, TestSupport.Tiny));
+                }
             }
         }
     }
@@ -156,5 +213,120 @@ public class QuantTests
         using var dev = new CpuDevice(1);
         using var q = dev.CreateKernel(WorkloadSpec.Parse("qgemm:m=4,n=4,k=4,dtype=u8,wtype=s8"))!;
         Assert.That(q.Name, Is.EqualTo($"cpu.qgemm.u8s8.pmaddwd.{SimdHost.Suffix(QGemm.BestWidth)}"));
+    }
+
+    /// <summary>
+    /// The input that breaks saturating vpmaddubsw: all-255 u8 activations against weights alternating -128 and 127
+    /// (pairs sum to 255*127 + 255*127 = 64770 &gt; 32767), zero points 0, int32 and requantised outputs.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Adversarial_all_255_against_minus128_and_127_is_exact(bool quantized)
+    {
+        DataType yt = quantized ? DataType.U8 : DataType.S32;
+        QuantParams? yq = quantized ? QuantParams.PerTensor(40f, 3) : null;
+        QuantOutput output = quantized ? QuantOutput.Quantized : QuantOutput.Int32;
+
+        var conv = new Conv2dDesc(1, 64, 12, 20, 24, 3, 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1);
+        foreach (TensorLayout layout in new[] { TensorLayout.Nchw, TensorLayout.Nhwc })
+        {
+            var desc = new QConv2dDesc(conv with { Layout = layout }, DataType.U8, DataType.S8, yt, QuantParams.PerTensor(1f, 0), QuantParams.PerTensor(1f, 0), yq, false, output);
+            var x = new byte[conv.InputElements];
+            Array.Fill(x, (byte)255);
+            var w = new byte[conv.WeightElements];
+            for (int i = 0; i < w.Length; i++)
+            {
+                w[i] = unchecked((byte)(sbyte)(i % 2 == 0 ? -128 : 127));
+            }
+
+            var data = new QConvData(desc, x, w, null);
+            var wl = new QConvWorkload(desc);
+            Expected expected = wl.ComputeReference(data);
+            IKernel[] kernels = layout == TensorLayout.Nchw
+                ? [new QConvNchwKernel(desc, QGemm.BestWidth, 2), new QConvNchwKernel(desc, SimdWidth.V128, 1), new QConvPackedKernel(desc, QGemm.BestWidth, 1)]
+                : [new QConvPackedKernel(desc, QGemm.BestWidth, 2)];
+            foreach (IKernel kernel in kernels)
+            {
+                wl.PoisonOutput(data);
+                kernel.Prepare(data);
+                kernel.Run();
+                VerifyOutcome v = wl.Verify(data, expected);
+                Assert.That(v.Passed, Is.True, $"{kernel.Name} {layout}: {v.Message}");
+            }
+        }
+
+        const int m = 13, n = 40, k = 300;
+        var gd = new QGemmDesc(m, n, k, DataType.U8, DataType.S8, yt, QuantParams.PerTensor(1f, 0), QuantParams.PerTensor(1f, 0), yq, output);
+        var a = new byte[m * k];
+        Array.Fill(a, (byte)255);
+        var b = new byte[k * n];
+        for (int i = 0; i < b.Length; i++)
+        {
+            b[i] = unchecked((byte)(sbyte)((i / n) % 2 == 0 ? -128 : 127));
+        }
+
+        var gdata = new QGemmData(gd, a, b);
+        var gwl = new QGemmWorkload(gd);
+        Expected gexp = gwl.ComputeReference(gdata);
+        foreach (SimdWidth sw in TestSupport.AllWidths)
+        {
+            var kernel = new QGemmPackedKernel(gd, sw, 2);
+            gwl.PoisonOutput(gdata);
+            kernel.Prepare(gdata);
+            kernel.Run();
+            VerifyOutcome v = gwl.Verify(gdata, gexp);
+            Assert.That(v.Passed, Is.True, $"{kernel.Name}: {v.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The vectorised requantisation against Requantize.Apply element by element: exact ties (x.5 with both parities),
+    /// saturation at both ends, accumulators near the int32 limits with a bias that wraps, s8 and u8 outputs, a
+    /// non-finite multiplier (scalar rule), and run lengths that leave vector tails.
+    /// </summary>
+    [Test]
+    public void Vector_requantisation_equals_the_scalar_rule()
+    {
+        var rng = new Random(5);
+        double[] multipliers = [0.5, 0.25, 1.0 / 3, 0.0001234, 1e-7, 3.75, 0.999999999, double.PositiveInfinity];
+        foreach ((int min, int max) in new[] { (0, 255), (-128, 127) })
+        {
+            foreach (int len in new[] { 1, 7, 8, 9, 31, 64, 101 })
+            {
+                foreach (double m in multipliers)
+                {
+                    int[] acc = new int[len];
+                    for (int i = 0; i < len; i++)
+                    {
+                        acc[i] = (i % 5) switch
+                        {
+                            0 => rng.Next(-1000, 1000),
+                            1 => int.MaxValue - rng.Next(0, 3),
+                            2 => int.MinValue + rng.Next(0, 3),
+                            3 => (2 * rng.Next(-300, 300)) + 1,
+                            _ => rng.Next(),
+                        };
+                    }
+
+                    int bias = rng.Next(-10, 10), zp = rng.Next(min, max + 1);
+                    var y = new byte[len];
+                    RequantRun.Uniform(acc, bias, m, zp, min, max, y);
+                    for (int i = 0; i < len; i++)
+                    {
+                        byte expect = QuantOps.Store8(Requantize.Apply(unchecked(acc[i] + bias), m, zp, min, max));
+                        Assert.That(y[i], Is.EqualTo(expect), $"uniform m={m} len={len} i={i} acc={acc[i]}");
+                    }
+
+                    double[] ms = Enumerable.Range(0, len).Select(i => multipliers[(i + len) % (multipliers.Length - 1)]).ToArray();
+                    int[] biases = Enumerable.Range(0, len).Select(_ => rng.Next(-5000, 5000)).ToArray();
+                    RequantRun.PerElement(acc, biases, ms, zp, min, max, y);
+                    for (int i = 0; i < len; i++)
+                    {
+                        byte expect = QuantOps.Store8(Requantize.Apply(unchecked(acc[i] + biases[i]), ms[i], zp, min, max));
+                        Assert.That(y[i], Is.EqualTo(expect), $"per-element len={len} i={i} acc={acc[i]} m={ms[i]}");
+                    }
+                }
+            }
+        }
     }
 }
