@@ -78,6 +78,7 @@ internal static class CpuKernels
             ]),
             ["qgemm"] = new KernelList(
             [
+                new KernelEntry("cpu.qgemm.skinny", wl => wl is QGemmWorkload q && QGemmSkinnyKernel.Supports(q.Desc), wl => new QGemmSkinnyKernel(((QGemmWorkload)wl).Desc, true, threads)),
                 new KernelEntry($"cpu.qgemm.pmaddwd.{qsfx}", wl => wl is QGemmWorkload, wl => new QGemmPackedKernel(((QGemmWorkload)wl).Desc, qw, threads)),
                 new KernelEntry("cpu.qgemm.naive", wl => wl is QGemmWorkload, wl => new QGemmNaiveKernel(((QGemmWorkload)wl).Desc)),
             ]),

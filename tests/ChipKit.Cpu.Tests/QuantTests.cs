@@ -134,6 +134,43 @@ public class QuantTests
 
     private static (int Lo, int Hi) Range(DataType t) => (t.MinValue(), t.MaxValue());
 
+    private static IEnumerable<TestCaseData> SkinnySpecs()
+    {
+        int i = 0;
+        foreach (int n in new[] { 1, 2, 3, 4 })
+        {
+            foreach ((int m, int k) in new[] { (1, 1), (2, 15), (3, 16), (65, 17), (130, 33), (7, 300), (129, 1000) })
+            {
+                string types = TypeMixes[i % 4];
+                string output = (i / 4 % 2) == 0 ? "q" : "i32";
+                int perChannel = (i / 3) % 2;
+                i++;
+                yield return new TestCaseData($"qgemm:m={m},n={n},k={k},{types},out={output},perchannel={perChannel}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(SkinnySpecs))]
+    public void QGemm_skinny_is_bit_exact(string spec)
+    {
+        var wl = (QGemmWorkload)WorkloadSpec.Parse(spec);
+        TestSupport.Check(wl, new QGemmSkinnyKernel(wl.Desc, true, 1), seed: 4);
+        TestSupport.Check(wl, new QGemmSkinnyKernel(wl.Desc, false, 1), seed: 5);
+        TestSupport.Check(wl, new QGemmSkinnyKernel(wl.Desc, true, 3), seed: 6);
+        using var dev = new CpuDevice(1);
+        using IKernel chosen = dev.CreateKernel(wl)!;
+        Assert.That(chosen.Name, Does.Contain(".skinny."), "N <= 4 takes the skinny kernel");
+    }
+
+    [Test]
+    public void QGemm_wider_than_skinny_takes_the_packed_kernel()
+    {
+        using var dev = new CpuDevice(1);
+        using IKernel k = dev.CreateKernel(WorkloadSpec.Parse($"qgemm:m=8,n={QGemmSkinnyKernel.MaxN + 1},k=8,dtype=u8,wtype=s8"))!;
+        Assert.That(k.Name, Does.Contain(".pmaddwd."));
+        Assert.Throws<ArgumentException>(() => _ = new QGemmSkinnyKernel(((QGemmWorkload)WorkloadSpec.Parse("qgemm:m=8,n=5,k=8")).Desc, true, 1));
+    }
+
     [TestCaseSource(nameof(ExtremeZeroPoints))]
     public void QGemm_extreme_zero_points(DataType at, DataType bt, bool quantized)
     {
@@ -153,6 +190,14 @@ public class QuantTests
             }
 
             TestSupport.Check(wl, new QGemmNaiveKernel(desc));
+
+            // The same zero points on 1 to 4 columns, through the skinny kernel.
+            for (int cols = 1; cols <= QGemmSkinnyKernel.MaxN; cols++)
+            {
+                var sd = desc with { N = cols, BQuant = TestSupport.Params(0.01f, bq.ZeroPoints.Take(cols).ToArray()) };
+                TestSupport.Check(new QGemmWorkload(sd), new QGemmSkinnyKernel(sd, true, 2));
+                TestSupport.Check(new QGemmWorkload(sd), new QGemmSkinnyKernel(sd, false, 1));
+            }
         }
     }
 
@@ -197,13 +242,14 @@ public class QuantTests
         var data = new QGemmData(desc, a, b);
         var expected = (IntExpected)wl.ComputeReference(data);
         Assert.That(expected.Values[0], Is.LessThan(0), "test precondition: the reference wrapped");
-        foreach (SimdWidth w in TestSupport.AllWidths)
+        IEnumerable<IKernel> kernels = TestSupport.AllWidths.Select(w => (IKernel)new QGemmPackedKernel(desc, w, 1))
+            .Append(new QGemmSkinnyKernel(desc, true, 1)).Append(new QGemmSkinnyKernel(desc, false, 1));
+        foreach (IKernel kernel in kernels)
         {
-            var kernel = new QGemmPackedKernel(desc, w, 1);
             wl.PoisonOutput(data);
             kernel.Prepare(data);
             kernel.Run();
-            Assert.That(wl.Verify(data, expected).Passed, Is.True, w.ToString());
+            Assert.That(wl.Verify(data, expected).Passed, Is.True, kernel.Name);
         }
     }
 
@@ -211,7 +257,7 @@ public class QuantTests
     public void Device_names_quant_kernels()
     {
         using var dev = new CpuDevice(1);
-        using var q = dev.CreateKernel(WorkloadSpec.Parse("qgemm:m=4,n=4,k=4,dtype=u8,wtype=s8"))!;
+        using var q = dev.CreateKernel(WorkloadSpec.Parse("qgemm:m=4,n=16,k=4,dtype=u8,wtype=s8"))!;
         Assert.That(q.Name, Is.EqualTo($"cpu.qgemm.u8s8.pmaddwd.{SimdHost.Suffix(QGemm.BestWidth)}"));
     }
 
@@ -275,6 +321,27 @@ public class QuantTests
             kernel.Prepare(gdata);
             kernel.Run();
             VerifyOutcome v = gwl.Verify(gdata, gexp);
+            Assert.That(v.Passed, Is.True, $"{kernel.Name}: {v.Message}");
+        }
+
+        // Four columns of the same through the skinny kernel (B rows alternate -128 / 127 down K).
+        var sd = gd with { N = 4 };
+        var sb = new byte[k * 4];
+        for (int i = 0; i < sb.Length; i++)
+        {
+            sb[i] = unchecked((byte)(sbyte)((i / 4) % 2 == 0 ? -128 : 127));
+        }
+
+        var sdata = new QGemmData(sd, a, sb);
+        var swl = new QGemmWorkload(sd);
+        Expected sexp = swl.ComputeReference(sdata);
+        foreach (bool vector in new[] { true, false })
+        {
+            var kernel = new QGemmSkinnyKernel(sd, vector, 2);
+            swl.PoisonOutput(sdata);
+            kernel.Prepare(sdata);
+            kernel.Run();
+            VerifyOutcome v = swl.Verify(sdata, sexp);
             Assert.That(v.Passed, Is.True, $"{kernel.Name}: {v.Message}");
         }
     }
