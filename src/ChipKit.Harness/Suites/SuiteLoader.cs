@@ -24,6 +24,8 @@ public static class SuiteLoader
         ["deepbench-gemm"] = "DeepBench inference GEMM sizes, fp32",
         ["deepbench-conv"] = "DeepBench inference conv sizes, fp32",
         ["deepbench-int8"] = "DeepBench inference GEMM sizes as u8 x s8 QLinearMatMul (DeepBench's int8 rule)",
+        ["resnet50-u8u8"] = "the resnet50-int8 layers with u8 weights: ONNX Runtime's exact int8 path on x86 without VNNI (its u8 x s8 kernels saturate there)",
+        ["deepbench-u8u8"] = "DeepBench inference GEMM sizes as u8 x u8 MatMulInteger (int32 out): exact in ONNX Runtime on any x86",
         ["mlperf-tiny"] = "the six MLPerf Tiny int8 TFLite models as whole networks (model:ic01 ... model:sww01): latency, verified output, energy per inference",
     };
 
@@ -43,6 +45,11 @@ public static class SuiteLoader
             case "resnet50-int8":
                 return new Suite("resnet50-int8", FromCsv("resnet50", ReadResource("resnet50.csv"), "resnet50").Workloads
                     .Select(w => WorkloadSpec.Parse("q" + w.Spec + ",dtype=u8,wtype=s8,perchannel=1,bias=1")).ToList());
+            case "resnet50-u8u8":
+                return new Suite(key, Load("resnet50-int8").Workloads.Select(w => WorkloadSpec.Parse(w.Spec.Replace("wtype=s8", "wtype=u8", StringComparison.Ordinal))).ToList());
+            case "deepbench-u8u8":
+                return new Suite(key, Load("deepbench-gemm").Workloads.Cast<GemmWorkload>()
+                    .Select(g => WorkloadSpec.Parse($"qgemm:m={g.Desc.M},n={g.Desc.N},k={g.Desc.K},dtype=u8,wtype=u8,out=i32")).ToList());
             case "deepbench-gemm":
                 return FromCsv(key, ReadResource("deepbench_inference_gemm.csv"), "deepbench_inference_gemm.csv");
             case "deepbench-conv":
