@@ -13,6 +13,7 @@ public class SuiteLoaderTests
     [TestCase("deepbench-conv", 123)]
     [TestCase("deepbench-int8", 88)]
     [TestCase("resnet50-u8u8", 23)]
+    [TestCase("resnet50-b8", 23)]
     [TestCase("deepbench-u8u8", 88)]
     public void Built_in_suites_load(string name, int count)
     {
@@ -26,6 +27,7 @@ public class SuiteLoaderTests
         var convs = SuiteLoader.Load("resnet50-u8u8").Workloads.Cast<QConvWorkload>().ToList();
         Assert.That(convs.All(c => c.Desc.XType == Core.Descriptors.DataType.U8 && c.Desc.WType == Core.Descriptors.DataType.U8 && c.Desc.HasBias), Is.True);
         Assert.That(convs.Select(c => c.Desc.Conv), Is.EqualTo(SuiteLoader.Load("resnet50-int8").Workloads.Cast<QConvWorkload>().Select(c => c.Desc.Conv)));
+        Assert.That(SuiteLoader.Load("resnet50-b8").Workloads.Cast<ConvWorkload>().All(c => c.Desc.N == 8), Is.True);
         var gemms = SuiteLoader.Load("deepbench-u8u8").Workloads.Cast<QGemmWorkload>().ToList();
         Assert.That(gemms.All(g => g.Desc.BType == Core.Descriptors.DataType.U8 && g.Desc.Output == Core.Descriptors.QuantOutput.Int32), Is.True);
     }

@@ -19,6 +19,7 @@ public static class SuiteLoader
     {
         ["quick"] = "a handful of GEMM, conv and int8 shapes covering every kernel path (under a minute)",
         ["resnet50"] = "the 23 distinct ResNet-50 v1.5 conv layers, batch 1, fp32 NCHW",
+        ["resnet50-b8"] = "the resnet50 layers at batch 8",
         ["resnet50-int8"] = "the same layers as QLinearConv u8 x s8, per-channel weights, with bias",
         ["deepbench"] = "DeepBench inference GEMM and conv sizes (server and device sets), fp32",
         ["deepbench-gemm"] = "DeepBench inference GEMM sizes, fp32",
@@ -45,6 +46,8 @@ public static class SuiteLoader
             case "resnet50-int8":
                 return new Suite("resnet50-int8", FromCsv("resnet50", ReadResource("resnet50.csv"), "resnet50").Workloads
                     .Select(w => WorkloadSpec.Parse("q" + w.Spec + ",dtype=u8,wtype=s8,perchannel=1,bias=1")).ToList());
+            case "resnet50-b8":
+                return new Suite(key, Load("resnet50").Workloads.Select(w => WorkloadSpec.Parse(w.Spec.Replace("n=1,", "n=8,", StringComparison.Ordinal))).ToList());
             case "resnet50-u8u8":
                 return new Suite(key, Load("resnet50-int8").Workloads.Select(w => WorkloadSpec.Parse(w.Spec.Replace("wtype=s8", "wtype=u8", StringComparison.Ordinal))).ToList());
             case "deepbench-u8u8":
