@@ -8,7 +8,7 @@ using ChipKit.Core.Workloads;
 namespace ChipKit.Cpu;
 
 /// <summary>
-/// Direct fp32 NCHW conv (groups 1, horizontal stride 1) whose vector dimension is output channels, so no im2col
+/// Direct fp32 NCHW conv (groups 1, any stride) whose vector dimension is output channels, so no im2col
 /// operand is packed per cache block:
 /// <list type="bullet">
 /// <item>Weights packed once at Prepare as [K/16][C/8][R][S][8 input channels][16 output channels] (channels past K
@@ -59,7 +59,7 @@ internal sealed class ConvDirectNchwKernel : CpuKernel, IParallelJob
     {
         if (!CanRun(d))
         {
-            throw new ArgumentException("direct conv needs NCHW, groups 1, horizontal stride 1", nameof(d));
+            throw new ArgumentException("direct conv needs NCHW and groups 1", nameof(d));
         }
 
         _d = d;
@@ -73,18 +73,20 @@ internal sealed class ConvDirectNchwKernel : CpuKernel, IParallelJob
         _pq = d.P * d.Q;
     }
 
-    /// <summary>Shapes the kernel computes: NCHW, one group, horizontal stride 1 (any R x S, pads, dilation).</summary>
+    /// <summary>Shapes the kernel computes: NCHW, one group (any R x S, strides, pads, dilation).</summary>
     public static bool CanRun(Conv2dDesc d) =>
-        d.Layout == TensorLayout.Nchw && d.Groups == 1 && d.StrideW == 1 && d.P > 0 && d.Q > 0
+        d.Layout == TensorLayout.Nchw && d.Groups == 1 && d.P > 0 && d.Q > 0
         && (long)(d.C + CB) * (d.H + d.PadTop + d.PadBottom) * (d.W + d.PadLeft + d.PadRight) < int.MaxValue - 64;
 
     /// <summary>
     /// Where the device picks it over the implicit GEMM (it measured faster on every ResNet-50 3x3 layer, 1 and 2
-    /// threads): Vector256 with FMA, stride 1 and dilation 1 both ways, not 1x1 (a 1x1 conv packs nothing). No bound
+    /// threads, and on the stride-2 3x3 ones): Vector256 with FMA, stride 1 (any C) or 2 both ways (C >= 8: the
+    /// 3-channel 7x7 stem would fill 3 of each 8-channel group), dilation 1, not 1x1 (a 1x1 conv packs nothing). No bound
     /// on C: the passes keep the live weights within half of L1 and the partial sums within a quarter of L2 for any C.
     /// </summary>
     public static bool Preferred(Conv2dDesc d, SimdWidth width) =>
-        width == SimdWidth.V256 && Fma.IsSupported && CanRun(d) && d.StrideH == 1
+        width == SimdWidth.V256 && Fma.IsSupported && CanRun(d)
+        && ((d.StrideH == 1 && d.StrideW == 1) || (d.StrideH == 2 && d.StrideW == 2 && d.C >= CB))
         && d.DilationH == 1 && d.DilationW == 1 && d.R * d.S > 1;
 
     public override void Prepare(OpData data)
@@ -247,7 +249,7 @@ internal sealed class ConvDirectNchwKernel : CpuKernel, IParallelJob
     private void Block(int kb, int j0, int j1, float[] partial, int partialOff, int[] tileOffsets)
     {
         Conv2dDesc d = _d;
-        int q = d.Q, sh = d.StrideH, wp = _wp, kValid = Math.Min(NB, d.K - (kb * NB));
+        int q = d.Q, sh = d.StrideH, sw = d.StrideW, wp = _wp, kValid = Math.Min(NB, d.K - (kb * NB));
         ref float wBlock = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_w), (nint)(_wOff + ((long)kb * _groups * CB * NB)));
         ref float xp = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_xp), _xpOff);
         ref int groups0 = ref MemoryMarshal.GetArrayDataReference(_groupOffset);
@@ -270,7 +272,7 @@ internal sealed class ConvDirectNchwKernel : CpuKernel, IParallelJob
                     qi = ji - (pi * q);
                 }
 
-                off[i] = ((pi * sh * wp) + qi) * CB;
+                off[i] = ((pi * sh * wp) + (qi * sw)) * CB;
             }
         }
 

@@ -36,6 +36,10 @@ public class ConvDirectTests
         "n=1,c=6,h=12,w=13,k=10,r=3,s=3,pad=2,dilation=2",
         "n=1,c=3,h=2,w=1,k=4,r=3,s=3,pad=2",
         "n=1,c=16,h=1,w=40,k=20,r=1,s=5,pad_left=2,pad_right=2",
+        "n=1,c=16,h=15,w=15,k=24,r=3,s=3,stride=2,pad=1",
+        "n=2,c=11,h=14,w=29,k=9,r=3,s=3,stride=2,pad_top=0,pad_left=1,pad_bottom=2,pad_right=0",
+        "n=1,c=8,h=9,w=20,k=16,r=3,s=5,stride_h=1,stride_w=2,pad=2",
+        "n=1,c=9,h=12,w=17,k=7,r=2,s=3,stride_h=3,stride_w=2,pad_left=1,dilation_w=2",
     ];
 
     private static IEnumerable<TestCaseData> ShapeCases()
@@ -141,7 +145,6 @@ public class ConvDirectTests
     {
         foreach (string spec in new[]
         {
-            "conv:c=4,h=8,w=8,k=4,r=3,s=3,stride=2,pad=1",
             "conv:c=4,h=8,w=8,k=4,r=3,s=3,pad=1,groups=2",
             "conv:c=4,h=8,w=8,k=4,r=3,s=3,pad=1,layout=nhwc",
         })
@@ -153,12 +156,12 @@ public class ConvDirectTests
         }
     }
 
-    /// <summary>The selection rule: stride-1, dilation-1, non-1x1 NCHW at V256 with FMA (any C); the implicit GEMM
-    /// elsewhere.</summary>
+    /// <summary>The selection rule: stride-1 (any C) or stride-2 (C >= 8), dilation-1, non-1x1 NCHW at V256 with FMA;
+    /// the implicit GEMM elsewhere (the 3-channel stem among them).</summary>
     [Test]
     public void Device_picks_direct_only_where_the_rule_says()
     {
-        foreach (string spec in new[] { "conv:c=64,h=56,w=56,k=64,r=3,s=3,pad=1", "conv:c=512,h=7,w=7,k=512,r=3,s=3,pad=1", "conv:c=3,h=9,w=9,k=5,r=5,s=5" })
+        foreach (string spec in new[] { "conv:c=64,h=56,w=56,k=64,r=3,s=3,pad=1", "conv:c=512,h=7,w=7,k=512,r=3,s=3,pad=1", "conv:c=3,h=9,w=9,k=5,r=5,s=5", "conv:c=128,h=56,w=56,k=128,r=3,s=3,stride=2,pad=1" })
         {
             var wl = (ConvWorkload)WorkloadSpec.Parse(spec);
             Assert.That(ConvDirectNchwKernel.Preferred(wl.Desc, SimdWidth.V256), Is.EqualTo(Fma.IsSupported), spec);
@@ -171,6 +174,8 @@ public class ConvDirectTests
             "conv:c=64,h=56,w=56,k=64,r=1,s=1",
             "conv:c=16,h=16,w=16,k=16,r=3,s=3,pad=2,dilation=2",
             "conv:c=16,h=16,w=16,k=16,r=3,s=3,stride_h=2,stride_w=1,pad=1",
+            "conv:c=3,h=224,w=224,k=64,r=7,s=7,stride=2,pad=3",
+            "conv:c=16,h=16,w=16,k=16,r=3,s=3,stride=3,pad=1",
         })
         {
             var wl = (ConvWorkload)WorkloadSpec.Parse(spec);
