@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using ChipKit.Core.Descriptors;
 
 namespace ChipKit.Core.Reference;
@@ -8,6 +9,9 @@ namespace ChipKit.Core.Reference;
 /// </summary>
 public static class GemmReference
 {
+    /// <summary>Output tile edge (rows of A and columns of B kept in cache together).</summary>
+    private const int Block = 16;
+
     /// <summary>
     /// Computes Y = alpha*op(A)*op(B) + beta*C into <paramref name="values"/> ([M*N], double) and, per element,
     /// |alpha|*sum_k |a*b| + |beta*c| into <paramref name="magnitudes"/> (may be empty to skip).
@@ -17,9 +21,8 @@ public static class GemmReference
         d.Validate();
 
         // op(A) rows and op(B) columns copied K-contiguous once, so the scalar loops stream both (the column-wise
-        // walk of a row-major B missed cache on every k for wide N). Four columns share each pass over an A row, as
-        // four independent sums; every element's sum still runs over k in order, in double, so the values are
-        // those of the plain triple loop.
+        // walk of a row-major B missed cache on every k for wide N), in Block x Block tiles of the output so a tile's
+        // rows and columns are read from cache, summed with double vectors (see Dot).
         float[] at = new float[(long)d.M * d.K], bt = new float[(long)d.N * d.K], cc = c.ToArray();
         for (long m = 0; m < d.M; m++)
         {
@@ -38,72 +41,71 @@ public static class GemmReference
         }
 
         bool withMag = magnitudes.Length > 0;
-        Parallel.For(0, d.M, m =>
+        Parallel.For(0, (d.M + Block - 1) / Block, mb =>
         {
-            ReadOnlySpan<float> ar = at.AsSpan((int)((long)m * d.K), d.K);
-            Span<double> sum = stackalloc double[4], mag = stackalloc double[4];
-            for (int n0 = 0; n0 < d.N; n0 += 4)
+            int m0 = mb * Block, m1 = Math.Min(d.M, m0 + Block);
+            for (int n0 = 0; n0 < d.N; n0 += Block)
             {
-                int cols = Math.Min(4, d.N - n0);
-                if (cols == 4)
+                for (int m = m0; m < m1; m++)
                 {
-                    // Four independent sums per pass over the A row (latency of the double adds hidden).
-                    ReadOnlySpan<float> b0 = bt.AsSpan((int)((long)n0 * d.K), d.K), b1 = bt.AsSpan((int)((long)(n0 + 1) * d.K), d.K);
-                    ReadOnlySpan<float> b2 = bt.AsSpan((int)((long)(n0 + 2) * d.K), d.K), b3 = bt.AsSpan((int)((long)(n0 + 3) * d.K), d.K);
-                    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0;
-                    for (int k = 0; k < ar.Length; k++)
+                    ReadOnlySpan<float> ar = at.AsSpan((int)((long)m * d.K), d.K);
+                    for (int n = n0; n < Math.Min(d.N, n0 + Block); n++)
                     {
-                        double av = ar[k];
-                        double p0 = av * b0[k], p1 = av * b1[k], p2 = av * b2[k], p3 = av * b3[k];
-                        s0 += p0;
-                        s1 += p1;
-                        s2 += p2;
-                        s3 += p3;
-                        g0 += Math.Abs(p0);
-                        g1 += Math.Abs(p1);
-                        g2 += Math.Abs(p2);
-                        g3 += Math.Abs(p3);
-                    }
-
-                    (sum[0], sum[1], sum[2], sum[3]) = (s0, s1, s2, s3);
-                    (mag[0], mag[1], mag[2], mag[3]) = (g0, g1, g2, g3);
-                }
-                else
-                {
-                    for (int j = 0; j < cols; j++)
-                    {
-                        ReadOnlySpan<float> bc = bt.AsSpan((int)((long)(n0 + j) * d.K), d.K);
-                        double sj = 0, gj = 0;
-                        for (int k = 0; k < bc.Length; k++)
+                        (double sum, double mag) = Dot(ar, bt.AsSpan((int)((long)n * d.K), d.K));
+                        long i = ((long)m * d.N) + n;
+                        double y = d.Alpha * sum;
+                        double ym = Math.Abs(d.Alpha) * mag;
+                        if (d.Beta != 0f)
                         {
-                            double p = (double)ar[k] * bc[k];
-                            sj += p;
-                            gj += Math.Abs(p);
+                            y += d.Beta * (double)cc[i];
+                            ym += Math.Abs(d.Beta * (double)cc[i]);
                         }
 
-                        sum[j] = sj;
-                        mag[j] = gj;
-                    }
-                }
-
-                for (int j = 0; j < cols; j++)
-                {
-                    long i = ((long)m * d.N) + n0 + j;
-                    double y = d.Alpha * sum[j];
-                    double ym = Math.Abs(d.Alpha) * mag[j];
-                    if (d.Beta != 0f)
-                    {
-                        y += d.Beta * (double)cc[i];
-                        ym += Math.Abs(d.Beta * (double)cc[i]);
-                    }
-
-                    values[i] = y;
-                    if (withMag)
-                    {
-                        magnitudes[i] = ym;
+                        values[i] = y;
+                        if (withMag)
+                        {
+                            magnitudes[i] = ym;
+                        }
                     }
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// sum_k a[k]*b[k] and sum_k |a[k]*b[k]| in double (each product exact), in four interleaved partial sums per
+    /// vector lane: the rounding of the double sums (about K * 2^-53 relative to the magnitude) stays far below the
+    /// fp32 bound the result is checked against, whatever the order.
+    /// </summary>
+    private static (double Sum, double Mag) Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int k = 0;
+        double sum = 0, mag = 0;
+        if (Vector256.IsHardwareAccelerated && a.Length >= 8)
+        {
+            Vector256<double> s0 = Vector256<double>.Zero, s1 = s0, g0 = s0, g1 = s0;
+            for (; k <= a.Length - 8; k += 8)
+            {
+                Vector256<float> av = Vector256.Create(a.Slice(k, 8)), bv = Vector256.Create(b.Slice(k, 8));
+                Vector256<double> p0 = Vector256.WidenLower(av) * Vector256.WidenLower(bv);
+                Vector256<double> p1 = Vector256.WidenUpper(av) * Vector256.WidenUpper(bv);
+                s0 += p0;
+                s1 += p1;
+                g0 += Vector256.Abs(p0);
+                g1 += Vector256.Abs(p1);
+            }
+
+            sum = Vector256.Sum(s0 + s1);
+            mag = Vector256.Sum(g0 + g1);
+        }
+
+        for (; k < a.Length; k++)
+        {
+            double p = (double)a[k] * b[k];
+            sum += p;
+            mag += Math.Abs(p);
+        }
+
+        return (sum, mag);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using ChipKit.Core.Descriptors;
 
 namespace ChipKit.Core.Reference;
@@ -16,8 +17,8 @@ public static class QuantReference
     {
         d.Validate();
         // A - a_zp and the columns of B - b_zp as ints, K-contiguous (the column-wise walk of a row-major B missed
-        // cache on every k for wide N); four columns per pass over an A row. Exact int64 sums, so the blocking
-        // cannot change a value.
+        // cache on every k for wide N), in 16 x 16 output tiles whose rows and columns stay in cache. Sums wrap in int32 as ONNX's accumulator does; integer sums are exact in
+        // any order, so the vector form cannot change a value.
         int aZp = d.AQuant.ZeroPoint(0);
         var at = new int[(long)d.M * d.K];
         for (long i = 0; i < at.Length; i++)
@@ -36,57 +37,51 @@ public static class QuantReference
         }
 
         var y = new int[(long)d.M * d.N];
-        Parallel.For(0, d.M, m =>
+        const int block = 16;
+        Parallel.For(0, (d.M + block - 1) / block, mb =>
         {
-            ReadOnlySpan<int> ar = at.AsSpan((int)((long)m * d.K), d.K);
-            Span<long> acc = stackalloc long[4];
-            for (int n0 = 0; n0 < d.N; n0 += 4)
+            int m0 = mb * block, m1 = Math.Min(d.M, m0 + block);
+            for (int n0 = 0; n0 < d.N; n0 += block)
             {
-                int cols = Math.Min(4, d.N - n0);
-                if (cols == 4)
+                for (int m = m0; m < m1; m++)
                 {
-                    ReadOnlySpan<int> b0 = bt.AsSpan((int)((long)n0 * d.K), d.K), b1 = bt.AsSpan((int)((long)(n0 + 1) * d.K), d.K);
-                    ReadOnlySpan<int> b2 = bt.AsSpan((int)((long)(n0 + 2) * d.K), d.K), b3 = bt.AsSpan((int)((long)(n0 + 3) * d.K), d.K);
-                    long s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                    for (int k = 0; k < ar.Length; k++)
+                    ReadOnlySpan<int> ar = at.AsSpan((int)((long)m * d.K), d.K);
+                    for (int n = n0; n < Math.Min(d.N, n0 + block); n++)
                     {
-                        long av = ar[k];
-                        s0 += av * b0[k];
-                        s1 += av * b1[k];
-                        s2 += av * b2[k];
-                        s3 += av * b3[k];
+                        int acc32 = Dot(ar, bt.AsSpan((int)((long)n * d.K), d.K));
+                        long i = ((long)m * d.N) + n;
+                        y[i] = d.Output == QuantOutput.Int32
+                            ? acc32
+                            : Requantize.Apply(acc32, Requantize.Multiplier(d.AQuant.Scale(0), d.BQuant.Scale(n), d.YQuant!.Scale(0)),
+                                d.YQuant.ZeroPoint(0), d.YType.MinValue(), d.YType.MaxValue());
                     }
-
-                    (acc[0], acc[1], acc[2], acc[3]) = (s0, s1, s2, s3);
-                }
-                else
-                {
-                    for (int j = 0; j < cols; j++)
-                    {
-                        ReadOnlySpan<int> bc = bt.AsSpan((int)((long)(n0 + j) * d.K), d.K);
-                        long sj = 0;
-                        for (int k = 0; k < bc.Length; k++)
-                        {
-                            sj += (long)ar[k] * bc[k];
-                        }
-
-                        acc[j] = sj;
-                    }
-                }
-
-                for (int j = 0; j < cols; j++)
-                {
-                    int n = n0 + j;
-                    int acc32 = unchecked((int)acc[j]);
-                    long i = ((long)m * d.N) + n;
-                    y[i] = d.Output == QuantOutput.Int32
-                        ? acc32
-                        : Requantize.Apply(acc32, Requantize.Multiplier(d.AQuant.Scale(0), d.BQuant.Scale(n), d.YQuant!.Scale(0)),
-                            d.YQuant.ZeroPoint(0), d.YType.MinValue(), d.YType.MaxValue());
                 }
             }
         });
         return y;
+    }
+
+    /// <summary>sum_k a[k]*b[k] wrapping in int32 (each product exact: |a|, |b| &lt;= 255).</summary>
+    private static int Dot(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
+    {
+        int k = 0, sum = 0;
+        if (Vector256.IsHardwareAccelerated && a.Length >= 8)
+        {
+            Vector256<int> s0 = Vector256<int>.Zero;
+            for (; k <= a.Length - 8; k += 8)
+            {
+                s0 += Vector256.Create(a.Slice(k, 8)) * Vector256.Create(b.Slice(k, 8));
+            }
+
+            sum = Vector256.Sum(s0);
+        }
+
+        for (; k < a.Length; k++)
+        {
+            sum = unchecked(sum + (a[k] * b[k]));
+        }
+
+        return sum;
     }
 
     /// <summary>Quantised conv: returns the outputs (layout of d.Conv) as ints.</summary>
