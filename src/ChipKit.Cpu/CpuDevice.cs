@@ -5,8 +5,8 @@ using ChipKit.Core.Workloads;
 namespace ChipKit.Cpu;
 
 /// <summary>
-/// The CPU SIMD backend: packed BLIS-style fp32 GEMM, implicit-GEMM / depthwise fp32 conv and exact int8 kernels
-/// (vpmaddwd), each specialised for the widest vector type the JIT accelerates on this host.
+/// The CPU SIMD backend: packed BLIS-style fp32 GEMM (a skinny kernel for N &lt;= 4), implicit-GEMM / depthwise fp32
+/// conv and exact int8 kernels (vpmaddwd), each specialised for the widest vector type the JIT accelerates on this host.
 /// </summary>
 public sealed class CpuDevice : IDevice
 {
@@ -66,6 +66,7 @@ internal static class CpuKernels
         {
             ["gemm"] = new KernelList(
             [
+                new KernelEntry($"cpu.gemm.f32.skinny.{sfx}", wl => wl is GemmWorkload g && GemmSkinnyKernel.Supports(g.Desc), wl => new GemmSkinnyKernel(((GemmWorkload)wl).Desc, w, threads)),
                 new KernelEntry($"cpu.gemm.f32.packed.{sfx}", wl => wl is GemmWorkload, wl => new GemmPackedKernel(((GemmWorkload)wl).Desc, w, threads)),
                 new KernelEntry("cpu.gemm.f32.naive", wl => wl is GemmWorkload, wl => new GemmNaiveKernel(((GemmWorkload)wl).Desc)),
             ]),

@@ -55,6 +55,8 @@ public class DeviceTests
     private static IEnumerable<TestCaseData> NoAllocSpecs()
     {
         yield return new TestCaseData("gemm:m=37,n=45,k=29,ta=1,beta=0.5");
+        yield return new TestCaseData("gemm:m=37,n=3,k=29,ta=1,beta=0.5");
+        yield return new TestCaseData("gemm:m=37,n=2,k=29");
         yield return new TestCaseData("conv:n=2,c=6,h=9,w=7,k=4,r=3,s=2,stride_h=2,pad_top=1,pad_bottom=2,pad_right=1,dilation=2,groups=2,bias=1");
         yield return new TestCaseData("conv:n=1,c=6,h=9,w=7,k=4,r=3,s=3,pad=1,layout=nhwc,bias=1");
         yield return new TestCaseData("conv:n=1,c=8,h=6,w=6,k=8,r=1,s=1,layout=nhwc");

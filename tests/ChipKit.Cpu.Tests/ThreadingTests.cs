@@ -83,6 +83,7 @@ public class ThreadingTests
     }
 
     [TestCase("gemm:m=190,n=170,k=150")]
+    [TestCase("gemm:m=190,n=4,k=150")]
     [TestCase("qgemm:m=190,n=170,k=150,dtype=u8,wtype=s8")]
     [TestCase("conv:c=16,h=20,k=32,r=3,pad=1")]
     public void Run_with_two_threads_allocates_nothing_in_steady_state(string spec)
