@@ -86,7 +86,7 @@ internal static class CpuKernels
             ["qconv"] = new KernelList(
             [
                 new KernelEntry($"cpu.qconv.nchw.pmaddwd.{qsfx}", wl => wl is QConvWorkload q && QConvNchwKernel.Supports(q.Desc), wl => new QConvNchwKernel(((QConvWorkload)wl).Desc, qw, threads)),
-                new KernelEntry($"cpu.qconv.im2col.pmaddwd.{qsfx}", wl => wl is QConvWorkload, wl => new QConvPackedKernel(((QConvWorkload)wl).Desc, qw, threads)),
+                new KernelEntry($"cpu.qconv.im2col.pmaddwd.{qsfx}", wl => wl is QConvWorkload q && QConvPackedKernel.Supports(q.Desc), wl => new QConvPackedKernel(((QConvWorkload)wl).Desc, qw, threads)),
                 new KernelEntry("cpu.qconv.naive", wl => wl is QConvWorkload, wl => new QConvNaiveKernel(((QConvWorkload)wl).Desc)),
             ]),
         };

@@ -145,10 +145,10 @@ internal sealed class QGemmPackedKernel : CpuKernel
 }
 
 /// <summary>
-/// Exact int8 conv (ConvInteger / QLinearConv) as GEMM, for both layouts: per image and group,
+/// Exact int8 conv (ConvInteger / QLinearConv) for NHWC as GEMM: per image and group,
 /// acc[P*Q, Kg] = col16[P*Q, R*S*Cg] x (W_g - w_zp)^T, col16 being im2col of (x - x_zp) as int16 with 0 for padding
-/// taps (NCHW input is first widened and transposed to [H, W, Cg]); then bias, requantisation per output channel,
-/// and a scatter into NCHW or NHWC.
+/// taps (each tap's Cg channels are contiguous in NHWC); then bias and requantisation per output channel along each
+/// pixel's contiguous channels. NCHW runs on <see cref="QConvNchwKernel"/>.
 /// </summary>
 internal sealed class QConvPackedKernel : CpuKernel
 {
@@ -157,13 +157,12 @@ internal sealed class QConvPackedKernel : CpuKernel
     private readonly SimdWidth _width;
     private readonly BlockSizes? _blocking;
     private readonly int _threads;
-    private readonly Action<int> _im2colRow, _epilogueRow, _transposeRow;
+    private readonly Action<int> _im2colRow, _epilogueRow;
     private IQGemm? _engine;
     private QGemmScratch? _scratch;
     private QConvData? _data;
     private int[][] _packedW = [];
     private short[] _col = [];
-    private short[] _xt = [];
     private int[] _acc = [];
     private double[] _mult = [];
     private int _lda, _n, _g;
@@ -172,6 +171,11 @@ internal sealed class QConvPackedKernel : CpuKernel
     public QConvPackedKernel(QConv2dDesc qd, SimdWidth width, int threads, BlockSizes? blocking = null)
         : base($"cpu.qconv.{qd.XType.ToSpec()}{qd.WType.ToSpec()}.im2col.pmaddwd.{SimdHost.Suffix(width)}")
     {
+        if (!Supports(qd))
+        {
+            throw new ArgumentException("the im2col int8 conv takes NHWC (NCHW runs on the nchw kernel)", nameof(qd));
+        }
+
         _blocking = blocking;
         _qd = qd;
         _d = qd.Conv;
@@ -179,11 +183,13 @@ internal sealed class QConvPackedKernel : CpuKernel
         _threads = Math.Max(1, threads);
         _im2colRow = Im2colRow;
         _epilogueRow = EpilogueRow;
-        _transposeRow = TransposeRow;
         _kg = qd.Conv.Kg;
         _pq = qd.Conv.P * qd.Conv.Q;
         _q = qd.Conv.Q;
     }
+
+    /// <summary>The layout this kernel runs.</summary>
+    public static bool Supports(QConv2dDesc d) => d.Conv.Layout == TensorLayout.Nhwc;
 
     /// <summary>Reduction index kk of tap (c, r, s): (r*S + s)*Cg + c, so each tap's channels are contiguous.</summary>
     private int Kk(int c, int r, int s) => (((r * _d.S) + s) * _d.Cg) + c;
@@ -222,7 +228,6 @@ internal sealed class QConvPackedKernel : CpuKernel
 
         _lda = (crs + 1) & ~1;
         _col = new short[(long)d.P * d.Q * _lda];
-        _xt = d.Layout == TensorLayout.Nchw ? new short[(long)d.H * d.W * d.Cg] : [];
         _acc = new int[(long)d.P * d.Q * d.Kg];
         _mult = QuantOps.Multipliers(_qd.XQuant.Scale(0), _qd.WQuant, _qd.YQuant, d.K);
         _scratch = new QGemmScratch(_engine.Blocking, _threads);
@@ -243,11 +248,6 @@ internal sealed class QConvPackedKernel : CpuKernel
             {
                 _n = n;
                 _g = g;
-                if (d.Layout == TensorLayout.Nchw)
-                {
-                    ConvGeometry.For(d.H, _threads, _transposeRow);
-                }
-
                 ConvGeometry.For(pq, _threads, _im2colRow);
                 var call = new QGemmCall
                 {
@@ -266,31 +266,6 @@ internal sealed class QConvPackedKernel : CpuKernel
         }
     }
 
-    /// <summary>
-    /// NCHW only: input row h of image n, group g, as int16 (x - x_zp) in [W, Cg] order, so im2col copies contiguous
-    /// channel runs for both layouts instead of gathering one byte from each of Cg planes per tap.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransposeRow(int h)
-    {
-        Conv2dDesc d = _d;
-        int W = d.W, Cg = d.Cg;
-        byte[] x = _data!.X;
-        bool signed = _qd.XType == DataType.S8;
-        int zp = _qd.XQuant.ZeroPoint(0);
-        long hw = (long)d.H * W;
-        long plane0 = (((long)_n * d.C) + ((long)_g * Cg)) * hw;
-        Span<short> dst = _xt.AsSpan((int)((long)h * W * Cg), W * Cg);
-        for (int c = 0; c < Cg; c++)
-        {
-            ReadOnlySpan<byte> src = x.AsSpan((int)(plane0 + (c * hw) + ((long)h * W)), W);
-            for (int w = 0; w < W; w++)
-            {
-                dst[(w * Cg) + c] = (short)((signed ? (sbyte)src[w] : src[w]) - zp);
-            }
-        }
-    }
-
     /// <summary>im2col row of output pixel i as int16 (x - x_zp); padding taps are 0 (they hold x_zp).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Im2colRow(int i)
@@ -299,7 +274,7 @@ internal sealed class QConvPackedKernel : CpuKernel
         int p = i / _q, q = i % _q;
         int H = d.H, W = d.W, R = d.R, S = d.S, Cg = d.Cg;
         byte[] x = _data!.X;
-        bool signed = _qd.XType == DataType.S8, nchw = d.Layout == TensorLayout.Nchw;
+        bool signed = _qd.XType == DataType.S8;
         int zp = _qd.XQuant.ZeroPoint(0);
         Span<short> row = _col.AsSpan((int)((long)i * _lda), Cg * R * S);
         int h0 = (p * d.StrideH) - d.PadTop, w0 = (q * d.StrideW) - d.PadLeft;
@@ -313,10 +288,6 @@ internal sealed class QConvPackedKernel : CpuKernel
                 if (h < 0 || h >= H || w < 0 || w >= W)
                 {
                     o.Clear();
-                }
-                else if (nchw)
-                {
-                    _xt.AsSpan((int)((((long)h * W) + w) * Cg), Cg).CopyTo(o);
                 }
                 else
                 {
@@ -337,33 +308,20 @@ internal sealed class QConvPackedKernel : CpuKernel
         ReadOnlySpan<int> acc = _acc.AsSpan((int)((long)i * kg), kg);
         int[]? bias = qd.Bias;
 
-        // Output index of channel k: NCHW (n*K + k)*PQ + i, NHWC (n*PQ + i)*K + k; computed without Conv2dDesc's
-        // P/Q properties, which divide on every call.
-        bool nchw = d.Layout == TensorLayout.Nchw;
-        long o0 = nchw ? ((((long)_n * d.K) + g0) * pq) + i : ((((long)_n * pq) + i) * d.K) + g0;
-        long step = nchw ? pq : 1;
+        // Output index of channel k: (n*PQ + i)*K + g*Kg + k, computed without Conv2dDesc's P/Q properties, which
+        // divide on every call.
+        int o0 = (int)((((long)_n * pq) + i) * d.K) + g0;
         if (_qd.Output == QuantOutput.Quantized)
         {
-            int yZp = _qd.YQuant!.ZeroPoint(0), min = _qd.YType.MinValue(), max = _qd.YType.MaxValue();
-            byte[] y = qd.Y8!;
-            if (!nchw)
-            {
-                RequantRun.PerElement(acc, bias is null ? [] : bias.AsSpan(g0, kg), _mult.AsSpan(g0, kg), yZp, min, max, y.AsSpan((int)o0, kg));
-                return;
-            }
-
-            for (int j = 0; j < kg; j++)
-            {
-                int v = bias is null ? acc[j] : unchecked(acc[j] + bias[g0 + j]);
-                y[o0 + (j * step)] = QuantOps.Store8(Requantize.Apply(v, _mult[g0 + j], yZp, min, max));
-            }
+            RequantRun.PerElement(acc, bias is null ? [] : bias.AsSpan(g0, kg), _mult.AsSpan(g0, kg),
+                _qd.YQuant!.ZeroPoint(0), _qd.YType.MinValue(), _qd.YType.MaxValue(), qd.Y8.AsSpan(o0, kg));
         }
         else
         {
-            int[] y = qd.Y32!;
+            Span<int> y = qd.Y32.AsSpan(o0, kg);
             for (int j = 0; j < kg; j++)
             {
-                y[o0 + (j * step)] = bias is null ? acc[j] : unchecked(acc[j] + bias[g0 + j]);
+                y[j] = bias is null ? acc[j] : unchecked(acc[j] + bias[g0 + j]);
             }
         }
     }

@@ -62,13 +62,18 @@ public class QuantTests
         using var kernel = dev.CreateKernel(wl)!;
         Assert.That(kernel.Name, Does.StartWith("cpu.qconv."));
         TestSupport.Check(wl, kernel);
-        TestSupport.Check(wl, new QConvPackedKernel(wl.Desc, SimdWidth.V512, 1, TestSupport.Tiny), seed: 3);
-        TestSupport.Check(wl, new QConvPackedKernel(wl.Desc, SimdWidth.Scalar, 1), seed: 3);
         TestSupport.Check(wl, new QConvNaiveKernel(wl.Desc), seed: 3);
         if (QConvNchwKernel.Supports(wl.Desc))
         {
             Assert.That(kernel.Name, Does.Contain(".nchw."), "NCHW int8 convs take the weights-as-A kernel");
+            Assert.Throws<ArgumentException>(() => _ = new QConvPackedKernel(wl.Desc, SimdWidth.V256, 1));
             CheckNchw(wl, seed: 4);
+        }
+        else
+        {
+            Assert.That(kernel.Name, Does.Contain(".im2col."), "NHWC int8 convs take the im2col kernel");
+            TestSupport.Check(wl, new QConvPackedKernel(wl.Desc, SimdWidth.V512, 1, TestSupport.Tiny), seed: 3);
+            TestSupport.Check(wl, new QConvPackedKernel(wl.Desc, SimdWidth.Scalar, 1), seed: 3);
         }
     }
 
@@ -217,12 +222,15 @@ public class QuantTests
                 var desc = new QConv2dDesc(conv with { Layout = layout }, xt, wt, yt, QuantParams.PerTensor(0.05f, xZp), wq, yq, true,
                     quantized ? QuantOutput.Quantized : QuantOutput.Int32);
                 var wl = new QConvWorkload(desc);
-                TestSupport.Check(wl, new QConvPackedKernel(desc, QGemm.BestWidth, 1));
-                TestSupport.Check(wl, new QConvPackedKernel(desc, SimdWidth.V128, 2, TestSupport.Tiny));
                 if (layout == TensorLayout.Nchw)
                 {
                     TestSupport.Check(wl, new QConvNchwKernel(desc, QGemm.BestWidth, 1));
                     TestSupport.Check(wl, new QConvNchwKernel(desc, SimdWidth.V128, 2, TestSupport.Tiny));
+                }
+                else
+                {
+                    TestSupport.Check(wl, new QConvPackedKernel(desc, QGemm.BestWidth, 1));
+                    TestSupport.Check(wl, new QConvPackedKernel(desc, SimdWidth.V128, 2, TestSupport.Tiny));
                 }
             }
         }
@@ -289,7 +297,7 @@ public class QuantTests
             var wl = new QConvWorkload(desc);
             Expected expected = wl.ComputeReference(data);
             IKernel[] kernels = layout == TensorLayout.Nchw
-                ? [new QConvNchwKernel(desc, QGemm.BestWidth, 2), new QConvNchwKernel(desc, SimdWidth.V128, 1), new QConvPackedKernel(desc, QGemm.BestWidth, 1)]
+                ? [new QConvNchwKernel(desc, QGemm.BestWidth, 2), new QConvNchwKernel(desc, SimdWidth.V128, 1), new QConvNchwKernel(desc, SimdWidth.Scalar, 1)]
                 : [new QConvPackedKernel(desc, QGemm.BestWidth, 2)];
             foreach (IKernel kernel in kernels)
             {
