@@ -166,7 +166,7 @@ internal sealed class QConvNchwKernel : CpuKernel
                     for (int cp = 0; cp < pairs; cp++)
                     {
                         ref int o = ref Unsafe.Add(ref tapRow, cp * nr);
-                        Zero(ref o, va - qa);
+                        MemoryMarshal.CreateSpan(ref o, va - qa).Clear();
                         if (vb > va)
                         {
                             int c = 2 * cp;
@@ -176,21 +176,12 @@ internal sealed class QConvNchwKernel : CpuKernel
                             Interleave(ref r0, ref r1, hasHi, vb - va, d.StrideW, zp, signed, W - w0, ref Unsafe.Add(ref o, va - qa));
                         }
 
-                        Zero(ref Unsafe.Add(ref o, vb - qa), qa + len - vb);
+                        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref o, vb - qa), qa + len - vb).Clear();
                     }
                 }
             }
 
             j += len;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Zero(ref int o, int count)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            Unsafe.Add(ref o, i) = 0;
         }
     }
 

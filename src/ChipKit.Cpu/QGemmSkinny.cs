@@ -31,6 +31,7 @@ internal sealed class QGemmSkinnyKernel : CpuKernel
     private short[] _bt = [];
     private int[] _colSum = [];
     private double[] _mult = [];
+    private bool _multFinite;
     private int _kPad;
 
     /// <param name="d">The GEMM (N at most <see cref="MaxN"/>).</param>
@@ -75,6 +76,7 @@ internal sealed class QGemmSkinnyKernel : CpuKernel
         }
 
         _mult = QuantOps.Multipliers(d.AQuant.Scale(0), d.BQuant, d.YQuant, d.N);
+        _multFinite = RequantRun.AllFinite(_mult);
     }
 
     public override void Run()
@@ -198,7 +200,7 @@ internal sealed class QGemmSkinnyKernel : CpuKernel
         }
         else
         {
-            RequantRun.PerElement(acc, [], _mult, d.YQuant!.ZeroPoint(0), d.YType.MinValue(), d.YType.MaxValue(), _data!.Y8.AsSpan(o, d.N));
+            RequantRun.PerElement(acc, [], _mult, _multFinite, d.YQuant!.ZeroPoint(0), d.YType.MinValue(), d.YType.MaxValue(), _data!.Y8.AsSpan(o, d.N));
         }
     }
 }

@@ -70,6 +70,7 @@ internal sealed class QGemmPackedKernel : CpuKernel
     private short[] _a16 = [];
     private int[] _acc = [];
     private double[] _mult = [];
+    private bool _multFinite;
     private int _lda;
 
     public QGemmPackedKernel(QGemmDesc d, SimdWidth width, int threads, BlockSizes? blocking = null)
@@ -95,6 +96,7 @@ internal sealed class QGemmPackedKernel : CpuKernel
         _a16 = new short[(long)d.M * _lda];
         _acc = d.Output == QuantOutput.Int32 ? qd.Y32! : new int[(long)d.M * d.N];
         _mult = QuantOps.Multipliers(d.AQuant.Scale(0), d.BQuant, d.YQuant, d.N);
+        _multFinite = RequantRun.AllFinite(_mult);
         _call = new QGemmCall
         {
             M = d.M,
@@ -140,7 +142,7 @@ internal sealed class QGemmPackedKernel : CpuKernel
         QGemmDesc d = _d;
         int yZp = d.YQuant!.ZeroPoint(0), min = d.YType.MinValue(), max = d.YType.MaxValue();
         int o = i * d.N;
-        RequantRun.PerElement(_acc.AsSpan(o, d.N), [], _mult, yZp, min, max, _data!.Y8.AsSpan(o, d.N));
+        RequantRun.PerElement(_acc.AsSpan(o, d.N), [], _mult, _multFinite, yZp, min, max, _data!.Y8.AsSpan(o, d.N));
     }
 }
 
@@ -165,6 +167,7 @@ internal sealed class QConvPackedKernel : CpuKernel
     private short[] _col = [];
     private int[] _acc = [];
     private double[] _mult = [];
+    private bool _multFinite;
     private int _lda, _n, _g;
     private readonly int _kg, _pq, _q;
 
@@ -230,6 +233,7 @@ internal sealed class QConvPackedKernel : CpuKernel
         _col = new short[(long)d.P * d.Q * _lda];
         _acc = new int[(long)d.P * d.Q * d.Kg];
         _mult = QuantOps.Multipliers(_qd.XQuant.Scale(0), _qd.WQuant, _qd.YQuant, d.K);
+        _multFinite = RequantRun.AllFinite(_mult);
         _scratch = new QGemmScratch(_engine.Blocking, _threads);
     }
 
@@ -313,7 +317,7 @@ internal sealed class QConvPackedKernel : CpuKernel
         int o0 = (int)((((long)_n * pq) + i) * d.K) + g0;
         if (_qd.Output == QuantOutput.Quantized)
         {
-            RequantRun.PerElement(acc, bias is null ? [] : bias.AsSpan(g0, kg), _mult.AsSpan(g0, kg),
+            RequantRun.PerElement(acc, bias is null ? [] : bias.AsSpan(g0, kg), _mult.AsSpan(g0, kg), _multFinite,
                 _qd.YQuant!.ZeroPoint(0), _qd.YType.MinValue(), _qd.YType.MaxValue(), qd.Y8.AsSpan(o0, kg));
         }
         else

@@ -39,12 +39,15 @@ internal static class RequantRun
         }
     }
 
-    /// <summary>A multiplier (and, unless <paramref name="bias"/> is empty, a bias) per element (an NHWC pixel or a GEMM row).</summary>
+    /// <summary>
+    /// A multiplier (and, unless <paramref name="bias"/> is empty, a bias) per element (an NHWC pixel or a GEMM row).
+    /// <paramref name="finite"/>: every multiplier is finite (<see cref="AllFinite"/>, computed once at Prepare).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PerElement(ReadOnlySpan<int> acc, ReadOnlySpan<int> bias, ReadOnlySpan<double> m, int yZp, int min, int max, Span<byte> y)
+    public static void PerElement(ReadOnlySpan<int> acc, ReadOnlySpan<int> bias, ReadOnlySpan<double> m, bool finite, int yZp, int min, int max, Span<byte> y)
     {
         int n = acc.Length, i = 0;
-        if (Avx2.IsSupported && AllFinite(m))
+        if (Avx2.IsSupported && finite)
         {
             var k = new Bounds(yZp, min, max);
             ref int a = ref MemoryMarshal.GetReference(acc);
@@ -71,7 +74,8 @@ internal static class RequantRun
         }
     }
 
-    private static bool AllFinite(ReadOnlySpan<double> m)
+    /// <summary>True when every multiplier is finite, so the vector form may run.</summary>
+    public static bool AllFinite(ReadOnlySpan<double> m)
     {
         foreach (double v in m)
         {

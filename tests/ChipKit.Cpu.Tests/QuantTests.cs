@@ -394,7 +394,7 @@ public class QuantTests
 
                     double[] ms = Enumerable.Range(0, len).Select(i => multipliers[(i + len) % (multipliers.Length - 1)]).ToArray();
                     int[] biases = Enumerable.Range(0, len).Select(_ => rng.Next(-5000, 5000)).ToArray();
-                    RequantRun.PerElement(acc, biases, ms, zp, min, max, y);
+                    RequantRun.PerElement(acc, biases, ms, RequantRun.AllFinite(ms), zp, min, max, y);
                     for (int i = 0; i < len; i++)
                     {
                         byte expect = QuantOps.Store8(Requantize.Apply(unchecked(acc[i] + biases[i]), ms[i], zp, min, max));
